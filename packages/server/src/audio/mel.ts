@@ -1,0 +1,175 @@
+/**
+ * Mel features, exactly as training/mel.py computes them: pre-emphasis, a centred STFT with zero
+ * padding (periodic Hann window), Slaney mel filters, dB relative to ref_level_db, scaled and
+ * clipped to [-max_abs, max_abs]. Streaming: mel frame m is emitted as soon as the samples it
+ * reads (up to m * hop + n_fft / 2) have arrived; flush() pads the end with zeros, so a stream
+ * cut into any chunks yields the same 1 + floor(N / hop) frames as the offline computation.
+ */
+import type { MelConfig } from "./constants.js";
+import { Fft } from "./fft.js";
+
+function hzToMel(hz: number): number {
+  const fSp = 200 / 3;
+  const minLogHz = 1000;
+  const minLogMel = minLogHz / fSp;
+  const logStep = Math.log(6.4) / 27;
+  return hz >= minLogHz ? minLogMel + Math.log(hz / minLogHz) / logStep : hz / fSp;
+}
+
+function melToHz(mel: number): number {
+  const fSp = 200 / 3;
+  const minLogHz = 1000;
+  const minLogMel = minLogHz / fSp;
+  const logStep = Math.log(6.4) / 27;
+  return mel >= minLogMel ? minLogHz * Math.exp(logStep * (mel - minLogMel)) : fSp * mel;
+}
+
+interface Band {
+  first: number;
+  weights: Float64Array;
+}
+
+/** Slaney-normalised triangular filters, stored sparsely (librosa's default filterbank). */
+function filterbank(c: MelConfig): Band[] {
+  const nBins = c.nFft / 2 + 1;
+  const lo = hzToMel(c.fMin);
+  const hi = hzToMel(c.fMax);
+  const pts = Array.from({ length: c.nMels + 2 }, (_, i) => melToHz(lo + ((hi - lo) * i) / (c.nMels + 1)));
+  const bands: Band[] = [];
+  for (let i = 0; i < c.nMels; i++) {
+    const enorm = 2 / (pts[i + 2]! - pts[i]!);
+    const full = new Float64Array(nBins);
+    let first = -1;
+    let last = -1;
+    for (let b = 0; b < nBins; b++) {
+      const f = (b * c.sampleRate) / c.nFft;
+      const lower = (f - pts[i]!) / (pts[i + 1]! - pts[i]!);
+      const upper = (pts[i + 2]! - f) / (pts[i + 2]! - pts[i + 1]!);
+      const w = Math.max(0, Math.min(lower, upper)) * enorm;
+      full[b] = w;
+      if (w > 0) {
+        if (first < 0) first = b;
+        last = b;
+      }
+    }
+    bands.push(first < 0 ? { first: 0, weights: new Float64Array(0) } : { first, weights: full.slice(first, last + 1) });
+  }
+  return bands;
+}
+
+export class MelStream {
+  readonly config: MelConfig;
+  private readonly fft: Fft;
+  private readonly window: Float64Array;
+  private readonly bands: Band[];
+  private readonly re: Float64Array;
+  private readonly im: Float64Array;
+  private readonly outRe: Float64Array;
+  private readonly outIm: Float64Array;
+  private readonly magnitude: Float64Array;
+  /** Pre-emphasised samples from absolute index `bufferStart`. */
+  private buffer = new Float64Array(8192);
+  private bufferLength = 0;
+  private bufferStart = 0;
+  private received = 0;
+  private previous = 0;
+  private nextFrame = 0;
+  private flushed = false;
+
+  constructor(config: MelConfig) {
+    this.config = config;
+    this.fft = new Fft(config.nFft);
+    this.window = new Float64Array(config.nFft);
+    const offset = Math.floor((config.nFft - config.winLength) / 2);
+    for (let n = 0; n < config.winLength; n++) {
+      this.window[offset + n] = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / config.winLength);
+    }
+    this.bands = filterbank(config);
+    this.re = new Float64Array(config.nFft);
+    this.im = new Float64Array(config.nFft);
+    this.outRe = new Float64Array(config.nFft);
+    this.outIm = new Float64Array(config.nFft);
+    this.magnitude = new Float64Array(config.nFft / 2 + 1);
+  }
+
+  /** Mel frames completed by `samples` (16 kHz mono), each a Float32Array of n_mels. */
+  push(samples: Float32Array): Float32Array[] {
+    if (this.flushed) throw new Error("mel stream already flushed");
+    this.append(samples);
+    const out: Float32Array[] = [];
+    const half = this.config.nFft / 2;
+    while (this.nextFrame * this.config.hopLength + half <= this.received) out.push(this.frame(this.nextFrame++));
+    return out;
+  }
+
+  /** The remaining frames of the stream, with zeros past its end. */
+  flush(): Float32Array[] {
+    if (this.flushed) return [];
+    this.flushed = true;
+    const total = 1 + Math.floor(this.received / this.config.hopLength);
+    const out: Float32Array[] = [];
+    while (this.nextFrame < total) out.push(this.frame(this.nextFrame++));
+    return out;
+  }
+
+  /** Mel frames emitted so far. */
+  get frames(): number {
+    return this.nextFrame;
+  }
+
+  private append(samples: Float32Array): void {
+    const half = this.config.nFft / 2;
+    const keepFrom = Math.max(0, this.nextFrame * this.config.hopLength - half);
+    if (keepFrom > this.bufferStart) {
+      const drop = Math.min(keepFrom - this.bufferStart, this.bufferLength);
+      this.buffer.copyWithin(0, drop, this.bufferLength);
+      this.bufferLength -= drop;
+      this.bufferStart += drop;
+    }
+    if (this.bufferLength + samples.length > this.buffer.length) {
+      const grown = new Float64Array(Math.max(this.buffer.length * 2, this.bufferLength + samples.length));
+      grown.set(this.buffer.subarray(0, this.bufferLength));
+      this.buffer = grown;
+    }
+    const k = this.config.preemphasis;
+    for (let i = 0; i < samples.length; i++) {
+      const x = samples[i]!;
+      this.buffer[this.bufferLength + i] = x - k * this.previous;
+      this.previous = x;
+    }
+    this.bufferLength += samples.length;
+    this.received += samples.length;
+  }
+
+  private frame(m: number): Float32Array {
+    const c = this.config;
+    const start = m * c.hopLength - c.nFft / 2;
+    for (let n = 0; n < c.nFft; n++) {
+      const abs = start + n;
+      const i = abs - this.bufferStart;
+      const x = abs < 0 || abs >= this.received || i < 0 || i >= this.bufferLength ? 0 : this.buffer[i]!;
+      this.re[n] = x * this.window[n]!;
+      this.im[n] = 0;
+    }
+    this.fft.transform(this.re, this.im, this.outRe, this.outIm);
+    for (let b = 0; b < this.magnitude.length; b++) {
+      this.magnitude[b] = Math.hypot(this.outRe[b]!, this.outIm[b]!);
+    }
+    const out = new Float32Array(c.nMels);
+    for (let i = 0; i < c.nMels; i++) {
+      const band = this.bands[i]!;
+      let acc = 0;
+      for (let j = 0; j < band.weights.length; j++) acc += band.weights[j]! * this.magnitude[band.first + j]!;
+      const db = 20 * Math.log10(Math.max(1e-5, acc)) - c.refLevelDb;
+      const scaled = 2 * c.maxAbsValue * ((db - c.minLevelDb) / -c.minLevelDb) - c.maxAbsValue;
+      out[i] = Math.max(-c.maxAbsValue, Math.min(c.maxAbsValue, scaled));
+    }
+    return out;
+  }
+}
+
+/** Offline mel spectrogram of a whole signal: [frames][n_mels]. */
+export function melSpectrogram(samples: Float32Array, config: MelConfig): Float32Array[] {
+  const stream = new MelStream(config);
+  return [...stream.push(samples), ...stream.flush()];
+}

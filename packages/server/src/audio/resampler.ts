@@ -1,0 +1,165 @@
+/**
+ * A streaming band-limited resampler: windowed sinc (Kaiser, beta 8.6, 16 zero crossings each
+ * side) evaluated from a finely sampled kernel table. Output sample k sits at input position
+ * k * from / to exactly (integer arithmetic, no drift), so chunking never changes the output:
+ * pushing N samples in any pieces and flushing yields ceil(N * to / from) samples.
+ *
+ * Downsampling moves the cutoff to 0.94 of the output Nyquist, so content above it (the
+ * 12 kHz of a 48 kHz stream, say) is removed rather than folded into speech frequencies.
+ */
+
+const ZERO_CROSSINGS = 16;
+const KAISER_BETA = 8.6;
+const ROLLOFF = 0.94;
+/** Kernel table entries per input sample. */
+const TABLE_RESOLUTION = 1024;
+
+function besselI0(x: number): number {
+  let sum = 1;
+  let term = 1;
+  const q = (x * x) / 4;
+  for (let k = 1; k < 50; k++) {
+    term *= q / (k * k);
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  return sum;
+}
+
+interface Kernel {
+  table: Float64Array;
+  /** Half-width of the kernel in input samples. */
+  halfWidth: number;
+}
+
+const kernels = new Map<string, Kernel>();
+
+function kernelFor(from: number, to: number): Kernel {
+  const key = `${from}:${to}`;
+  const cached = kernels.get(key);
+  if (cached) return cached;
+  // Cutoff in cycles per input sample.
+  const fc = 0.5 * Math.min(1, to / from) * ROLLOFF;
+  const halfWidth = ZERO_CROSSINGS / (2 * fc);
+  const n = Math.ceil(halfWidth * TABLE_RESOLUTION) + 2;
+  const table = new Float64Array(n);
+  const i0beta = besselI0(KAISER_BETA);
+  for (let i = 0; i < n; i++) {
+    const x = i / TABLE_RESOLUTION;
+    if (x > halfWidth) break;
+    const arg = 2 * fc * x;
+    const sinc = x === 0 ? 1 : Math.sin(Math.PI * arg) / (Math.PI * arg);
+    const r = x / halfWidth;
+    const window = besselI0(KAISER_BETA * Math.sqrt(Math.max(0, 1 - r * r))) / i0beta;
+    table[i] = 2 * fc * sinc * window;
+  }
+  const kernel = { table, halfWidth };
+  kernels.set(key, kernel);
+  return kernel;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+export class Resampler {
+  readonly from: number;
+  readonly to: number;
+  private readonly num: number;
+  private readonly den: number;
+  private readonly kernel: Kernel;
+  /** Input samples kept, starting at absolute input index `bufferStart`. */
+  private buffer = new Float64Array(4096);
+  private bufferLength = 0;
+  private bufferStart = 0;
+  /** Absolute input samples received. */
+  private received = 0;
+  /** Next output index. */
+  private next = 0;
+  private flushed = false;
+
+  constructor(from: number, to: number) {
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from <= 0 || to <= 0) {
+      throw new RangeError("sample rates must be positive integers");
+    }
+    this.from = from;
+    this.to = to;
+    const g = gcd(from, to);
+    this.num = from / g;
+    this.den = to / g;
+    this.kernel = kernelFor(from, to);
+  }
+
+  /** Resampled output made available by `input` (may be empty while the kernel fills). */
+  push(input: Float32Array): Float32Array {
+    if (this.flushed) throw new Error("resampler already flushed");
+    if (this.from === this.to) {
+      this.received += input.length;
+      this.next += input.length;
+      return input;
+    }
+    this.append(input);
+    return this.produce(this.received);
+  }
+
+  /** The remaining output, treating input past the end as silence. */
+  flush(): Float32Array {
+    if (this.flushed) return new Float32Array(0);
+    this.flushed = true;
+    if (this.from === this.to) return new Float32Array(0);
+    const total = Math.ceil((this.received * this.den) / this.num);
+    return this.produce(Number.POSITIVE_INFINITY, total);
+  }
+
+  /** Output samples produced so far. */
+  get produced(): number {
+    return this.next;
+  }
+
+  private append(input: Float32Array): void {
+    // Drop input no future output can reach.
+    const keepFrom = Math.max(0, Math.floor((this.next * this.num) / this.den - this.kernel.halfWidth) - 1);
+    if (keepFrom > this.bufferStart) {
+      const drop = Math.min(keepFrom - this.bufferStart, this.bufferLength);
+      this.buffer.copyWithin(0, drop, this.bufferLength);
+      this.bufferLength -= drop;
+      this.bufferStart += drop;
+    }
+    if (this.bufferLength + input.length > this.buffer.length) {
+      const grown = new Float64Array(Math.max(this.buffer.length * 2, this.bufferLength + input.length));
+      grown.set(this.buffer.subarray(0, this.bufferLength));
+      this.buffer = grown;
+    }
+    this.buffer.set(input, this.bufferLength);
+    this.bufferLength += input.length;
+    this.received += input.length;
+  }
+
+  /** Outputs whose kernel lies inside `available` input samples (or up to `limit` outputs). */
+  private produce(available: number, limit = Number.POSITIVE_INFINITY): Float32Array {
+    const { table, halfWidth } = this.kernel;
+    const out: number[] = [];
+    for (;;) {
+      if (this.next >= limit) break;
+      const whole = Math.floor((this.next * this.num) / this.den);
+      const frac = ((this.next * this.num) % this.den) / this.den;
+      const t = whole + frac;
+      const last = Math.floor(t + halfWidth);
+      if (last >= available) break;
+      const first = Math.ceil(t - halfWidth);
+      let acc = 0;
+      for (let n = first; n <= last; n++) {
+        const i = n - this.bufferStart;
+        if (i < 0 || i >= this.bufferLength) continue;
+        const pos = Math.abs(n - t) * TABLE_RESOLUTION;
+        const j = Math.floor(pos);
+        const w = pos - j;
+        acc += this.buffer[i]! * (table[j]! * (1 - w) + table[j + 1]! * w);
+      }
+      out.push(acc);
+      this.next++;
+    }
+    return Float32Array.from(out);
+  }
+}
