@@ -1,10 +1,10 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  resolve: {
-    // Workspace packages resolve to their TypeScript sources: tests need no build.
-    conditions: ["source"],
-  },
+  // Workspace packages resolve to their TypeScript sources ("source" export condition), so tests
+  // need no build.
+  resolve: { conditions: ["source", "module", "node", "default"] },
+  ssr: { resolve: { conditions: ["source", "node", "import", "default"], externalConditions: ["source"] } },
   test: {
     include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 60_000,

@@ -1,0 +1,171 @@
+/**
+ * The typed client over any Connect transport: every lipsync.v1 RPC, plus helpers that hand
+ * frames back as bytes and plain metadata (numbers, not bigints).
+ */
+import { create } from "@bufbuild/protobuf";
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import {
+  AudioEncoding, ImageFormat, LipSyncService, SourceView, SpeakRequestSchema,
+  type Frame, type SpeakRequest, type SpeakResponse,
+} from "@lipsync/proto";
+
+export type LipSyncRpc = Client<typeof LipSyncService>;
+
+/** A frame as bytes plus metadata. */
+export interface FrameData {
+  image: Uint8Array;
+  format: "jpeg" | "rgb";
+  width: number;
+  height: number;
+  sourceIndex: number;
+  /** Samples of the 16 kHz session clock. */
+  pts: number;
+  kind: "speech" | "idle";
+  mouthBox: { x: number; y: number; width: number; height: number } | undefined;
+  timings: { prepareMs: number; queueMs: number; inferenceMs: number; compositeMs: number; encodeMs: number; totalMs: number; batchSize: number } | undefined;
+}
+
+export function frameData(f: Frame): FrameData {
+  return {
+    image: f.image,
+    format: f.format === ImageFormat.RGB ? "rgb" : "jpeg",
+    width: f.width,
+    height: f.height,
+    sourceIndex: f.sourceIndex,
+    pts: Number(f.pts),
+    kind: f.kind === 2 ? "idle" : "speech",
+    mouthBox: f.mouthBox && { x: f.mouthBox.x, y: f.mouthBox.y, width: f.mouthBox.width, height: f.mouthBox.height },
+    timings: f.timings && { ...f.timings, batchSize: f.timings.batchSize },
+  };
+}
+
+/** Events of a speech stream, as plain objects. */
+export type SpeechEvent =
+  | { type: "started"; sessionId: string; samplesPerFrame: number; clockRate: number }
+  | { type: "frame"; frame: FrameData }
+  | { type: "speech-started"; pts: number }
+  | { type: "speech-ended"; startPts: number; endPts: number; interrupted: boolean }
+  | { type: "playback-finished"; position: number; interrupted: boolean };
+
+export function speechEvent(r: SpeakResponse): SpeechEvent | undefined {
+  const m = r.message;
+  switch (m.case) {
+    case "started":
+      return { type: "started", sessionId: m.value.sessionId, samplesPerFrame: m.value.samplesPerFrame, clockRate: m.value.clockRate };
+    case "frame":
+      return { type: "frame", frame: frameData(m.value) };
+    case "speechStarted":
+      return { type: "speech-started", pts: Number(m.value.pts) };
+    case "speechEnded":
+      return { type: "speech-ended", startPts: Number(m.value.startPts), endPts: Number(m.value.endPts), interrupted: m.value.interrupted };
+    case "playbackFinished":
+      return { type: "playback-finished", position: Number(m.value.position), interrupted: m.value.interrupted };
+    default:
+      return undefined;
+  }
+}
+
+export interface AudioSpec {
+  encoding: "pcm_s16le" | "pcm_f32le" | "wav";
+  sampleRate?: number;
+  channels?: number;
+}
+
+function audioFormat(spec: AudioSpec) {
+  const encoding = spec.encoding === "wav" ? AudioEncoding.WAV : spec.encoding === "pcm_f32le" ? AudioEncoding.PCM_F32LE : AudioEncoding.PCM_S16LE;
+  return { encoding, sampleRate: spec.sampleRate ?? 0, channels: spec.channels ?? 1 };
+}
+
+export class LipSyncClient {
+  /** The generated client, for anything the helpers do not cover. */
+  readonly rpc: LipSyncRpc;
+
+  constructor(transport: Transport) {
+    this.rpc = createClient(LipSyncService, transport);
+  }
+
+  async listAvatars() {
+    return (await this.rpc.listAvatars({})).avatars;
+  }
+
+  async getAvatar(name: string) {
+    return this.rpc.getAvatar({ name });
+  }
+
+  async sourceFrame(avatar: string, index: number, view: "full" | "crop" | "masked-crop" = "full") {
+    const v = view === "crop" ? SourceView.CROP : view === "masked-crop" ? SourceView.MASKED_CROP : SourceView.FULL;
+    return this.rpc.getSourceFrame({ avatar, index, view: v });
+  }
+
+  /** One frame lipped to the avatar's own audio track. */
+  async renderFrame(avatar: string, index: number, options: { quality?: number } = {}): Promise<FrameData> {
+    const r = await this.rpc.renderFrame({ avatar, index, quality: options.quality ?? 0 });
+    return frameData(r.frame!);
+  }
+
+  async renderFrames(avatar: string, indices: number[]): Promise<FrameData[]> {
+    return (await this.rpc.renderFrames({ avatar, indices })).frames.map(frameData);
+  }
+
+  /** A whole clip in, its frames out (works from browsers over Connect and gRPC-Web). */
+  async *speakAudio(avatar: string, audio: Uint8Array, spec: AudioSpec = { encoding: "wav" }, signal?: AbortSignal): AsyncGenerator<SpeechEvent> {
+    for await (const r of this.rpc.speakAudio({ avatar, audio, audioFormat: audioFormat(spec) }, { signal })) {
+      const m = r.message;
+      if (m.case === "started") yield { type: "started", sessionId: m.value.sessionId, samplesPerFrame: m.value.samplesPerFrame, clockRate: m.value.clockRate };
+      else if (m.case === "frame") yield { type: "frame", frame: frameData(m.value) };
+      else if (m.case === "speechEnded") yield { type: "speech-ended", startPts: Number(m.value.startPts), endPts: Number(m.value.endPts), interrupted: m.value.interrupted };
+    }
+  }
+
+  /**
+   * A live session over a bidirectional stream (gRPC or Connect over HTTP/2; browsers use
+   * LipSyncSocket). Push with the returned controller; read events from `events`.
+   */
+  speak(options: { avatar: string; audio: AudioSpec; continuous?: boolean; quality?: number; signal?: AbortSignal }) {
+    const queue: SpeakRequest[] = [create(SpeakRequestSchema, {
+      message: { case: "config", value: { avatar: options.avatar, audioFormat: audioFormat(options.audio), continuous: options.continuous ?? false, quality: options.quality ?? 0 } },
+    })];
+    let wake: (() => void) | undefined;
+    let closed = false;
+    const put = (req: SpeakRequest) => {
+      if (closed) throw new Error("speak stream already closed");
+      queue.push(req);
+      wake?.();
+    };
+    async function* requests(): AsyncGenerator<SpeakRequest> {
+      for (;;) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (closed) return;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    }
+    const responses = this.rpc.speak(requests(), { signal: options.signal });
+    async function* events(): AsyncGenerator<SpeechEvent> {
+      for await (const r of responses) {
+        const e = speechEvent(r);
+        if (e) yield e;
+      }
+    }
+    return {
+      events: events(),
+      pushAudio: (data: Uint8Array) => put(create(SpeakRequestSchema, { message: { case: "audio", value: { data } } })),
+      clear: () => put(create(SpeakRequestSchema, { message: { case: "clear", value: {} } })),
+      end: () => put(create(SpeakRequestSchema, { message: { case: "end", value: {} } })),
+      playbackPosition: (pts: number) => put(create(SpeakRequestSchema, { message: { case: "playbackPosition", value: { pts: BigInt(pts) } } })),
+      /** Half-closes the request stream: the server finishes the utterance, then the stream ends. */
+      close: () => {
+        closed = true;
+        wake?.();
+      },
+    };
+  }
+
+  async stats() {
+    return this.rpc.getStats({});
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * @lipsync/client for browsers (and Node over Connect/gRPC-Web). Node's gRPC transport lives
+ * in "@lipsync/client/node".
+ */
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { LipSyncClient } from "./client.js";
+
+export * from "./client.js";
+export * from "./socket.js";
+export * as proto from "@lipsync/proto";
+
+export interface BrowserClientOptions {
+  /** The server's base URL, e.g. http://localhost:8080. */
+  baseUrl: string;
+  /** Connect (default) or gRPC-Web. */
+  protocol?: "connect" | "grpc-web";
+  /** Protobuf binary (default) or JSON (Connect only). */
+  format?: "binary" | "json";
+}
+
+export function createLipSyncClient(options: BrowserClientOptions): LipSyncClient {
+  const useBinaryFormat = options.format !== "json";
+  const transport = options.protocol === "grpc-web"
+    ? createGrpcWebTransport({ baseUrl: options.baseUrl, useBinaryFormat: true })
+    : createConnectTransport({ baseUrl: options.baseUrl, useBinaryFormat });
+  return new LipSyncClient(transport);
+}
+
+/** The /ws URL of a server base URL (http -> ws, https -> wss). */
+export function socketUrl(baseUrl: string): string {
+  const u = new URL("/ws", baseUrl);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return u.toString();
+}

@@ -1,0 +1,145 @@
+/**
+ * The lip-sync model of one avatar: the audio encoder (mel window -> feature) and the UNet
+ * (6-channel image + feature context -> mouth crop), each behind a batcher so that frames of
+ * every session of this avatar run together. Input buffers are reused per batch size.
+ */
+import type { Device } from "../config.js";
+import { LipSyncError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { Batcher, type BatchTiming } from "./batcher.js";
+import { createSession, ort } from "./onnx.js";
+
+export interface ModelShape {
+  /** Side of the square model input and output. */
+  size: number;
+  /** Encoder features per UNet call. */
+  audioContext: number;
+  featureDim: number;
+  melBins: number;
+  melFrames: number;
+  names: { image: string; audio: string; mel: string; output: string; feature: string };
+}
+
+export interface ModelOptions {
+  device: Device;
+  threads: number;
+  maxBatch: number;
+  maxBatchWaitMs: number;
+}
+
+export interface Timed<T> {
+  value: T;
+  timing: BatchTiming;
+}
+
+function checkNames(session: ort.InferenceSession, inputs: string[], outputs: string[], what: string): void {
+  for (const name of inputs) {
+    if (!session.inputNames.includes(name)) throw new LipSyncError("failed_precondition", `${what} has no input "${name}" (manifest model.inputs)`);
+  }
+  for (const name of outputs) {
+    if (!session.outputNames.includes(name)) throw new LipSyncError("failed_precondition", `${what} has no output "${name}" (manifest model.outputs)`);
+  }
+}
+
+export class LipSyncModel {
+  readonly shape: ModelShape;
+  readonly provider: Device;
+  private readonly unet: ort.InferenceSession;
+  private readonly encoder: ort.InferenceSession;
+  private readonly unetBatcher: Batcher<{ image: Float32Array; audio: Float32Array }, Float32Array>;
+  private readonly encoderBatcher: Batcher<Float32Array, Float32Array>;
+  private readonly buffers = new Map<string, Float32Array>();
+
+  private constructor(shape: ModelShape, unet: ort.InferenceSession, encoder: ort.InferenceSession, provider: Device, options: ModelOptions) {
+    this.shape = shape;
+    this.unet = unet;
+    this.encoder = encoder;
+    this.provider = provider;
+    this.unetBatcher = new Batcher((items) => this.runUnet(items), options.maxBatch, options.maxBatchWaitMs);
+    this.encoderBatcher = new Batcher((items) => this.runEncoder(items), Math.max(options.maxBatch, 16), options.maxBatchWaitMs);
+  }
+
+  static async load(unetFile: string, encoderFile: string, shape: ModelShape, options: ModelOptions, logger: Logger): Promise<LipSyncModel> {
+    const unet = await createSession(unetFile, options.device, options.threads, logger);
+    const encoder = await createSession(encoderFile, unet.provider, options.threads, logger);
+    checkNames(unet.session, [shape.names.image, shape.names.audio], [shape.names.output], "UNet model");
+    checkNames(encoder.session, [shape.names.mel], [shape.names.feature], "audio encoder model");
+    const model = new LipSyncModel(shape, unet.session, encoder.session, unet.provider, options);
+    // One dry run checks the shapes the manifest states against the model itself.
+    try {
+      const feature = await model.encode(new Float32Array(shape.melBins * shape.melFrames));
+      if (feature.value.length !== shape.featureDim) throw new Error("feature size");
+      const out = await model.generate(new Float32Array(6 * shape.size * shape.size), new Float32Array(shape.audioContext * shape.featureDim));
+      if (out.value.length !== 3 * shape.size * shape.size) throw new Error("output size");
+    } catch (err) {
+      await model.close();
+      throw err instanceof LipSyncError ? err : new LipSyncError("failed_precondition",
+        "model shapes do not match the manifest (model.input_size, model.audio_context, model.audio_feature_dim, model.mel)", { cause: err });
+    }
+    return model;
+  }
+
+  /** Encoder feature of one mel window [melBins * melFrames]. */
+  async encode(window: Float32Array): Promise<Timed<Float32Array>> {
+    const { output, timing } = await this.encoderBatcher.submit(window);
+    return { value: output, timing };
+  }
+
+  /** The model's mouth crop [3, size, size] in [0, 1] for one 6-channel input and audio context. */
+  async generate(image: Float32Array, audio: Float32Array): Promise<Timed<Float32Array>> {
+    const { output, timing } = await this.unetBatcher.submit({ image, audio });
+    return { value: output, timing };
+  }
+
+  /** Mean frames per UNet run so far. */
+  get meanBatchSize(): number {
+    return this.unetBatcher.batches ? this.unetBatcher.items / this.unetBatcher.batches : 0;
+  }
+
+  async close(): Promise<void> {
+    this.unetBatcher.close();
+    this.encoderBatcher.close();
+    await Promise.allSettled([this.unet.release(), this.encoder.release()]);
+  }
+
+  private buffer(key: string, length: number): Float32Array {
+    const k = `${key}:${length}`;
+    let b = this.buffers.get(k);
+    if (!b) {
+      b = new Float32Array(length);
+      this.buffers.set(k, b);
+    }
+    return b;
+  }
+
+  private async runUnet(items: { image: Float32Array; audio: Float32Array }[]): Promise<Float32Array[]> {
+    const { size, audioContext, featureDim, names } = this.shape;
+    const n = items.length;
+    const imageLen = 6 * size * size;
+    const audioLen = audioContext * featureDim;
+    const image = this.buffer("image", n * imageLen);
+    const audio = this.buffer("audio", n * audioLen);
+    items.forEach((item, i) => {
+      image.set(item.image, i * imageLen);
+      audio.set(item.audio, i * audioLen);
+    });
+    const result = await this.unet.run({
+      [names.image]: new ort.Tensor("float32", image, [n, 6, size, size]),
+      [names.audio]: new ort.Tensor("float32", audio, [n, audioContext, featureDim]),
+    });
+    const out = result[names.output]!.data as Float32Array;
+    const outLen = 3 * size * size;
+    return items.map((_, i) => out.subarray(i * outLen, (i + 1) * outLen));
+  }
+
+  private async runEncoder(items: Float32Array[]): Promise<Float32Array[]> {
+    const { melBins, melFrames, featureDim, names } = this.shape;
+    const n = items.length;
+    const len = melBins * melFrames;
+    const mel = this.buffer("mel", n * len);
+    items.forEach((item, i) => mel.set(item, i * len));
+    const result = await this.encoder.run({ [names.mel]: new ort.Tensor("float32", mel, [n, 1, melBins, melFrames]) });
+    const out = result[names.feature]!.data as Float32Array;
+    return items.map((_, i) => out.subarray(i * featureDim, (i + 1) * featureDim));
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * One frame through the whole pipeline: model input (cached per source frame) + audio context
+ * -> batched UNet -> composite into the source frame -> encode. Knows nothing of avatars,
+ * sessions or transports: a `RenderSource` supplies the pixels and the model.
+ */
+import { encodeJpeg } from "./jpeg.js";
+import { composite, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
+import type { LipSyncModel } from "./model.js";
+
+export interface RenderSource {
+  readonly model: LipSyncModel;
+  /** The decoded source frame. */
+  frame(index: number): Promise<RgbImage>;
+  /** The 6-channel model input of the source frame (cached). */
+  input(index: number): Promise<Float32Array>;
+  /** The model crop of the frame, in frame pixels. */
+  rect(index: number): Rect;
+  /** Where and how the output is pasted (same for every frame of a crop size). */
+  mask(index: number): PasteMask;
+}
+
+export type ImageEncoding = "jpeg" | "rgb";
+
+export interface StageTimings {
+  prepareMs: number;
+  queueMs: number;
+  inferenceMs: number;
+  compositeMs: number;
+  encodeMs: number;
+  totalMs: number;
+  batchSize: number;
+}
+
+export interface RenderedFrame {
+  image: Uint8Array;
+  width: number;
+  height: number;
+  /** Where the mouth was pasted, frame pixels (x, y, width, height). */
+  mouthRect: Rect;
+  timings: StageTimings;
+}
+
+export interface RenderRequest {
+  index: number;
+  /** Encoder features of the frame's context, oldest first [audio_context * feature_dim]. */
+  audio: Float32Array;
+  encoding: ImageEncoding;
+  quality: number;
+  /** performance.now() when the work for this frame began (defaults to now). */
+  startedAt?: number;
+}
+
+export async function renderFrame(source: RenderSource, req: RenderRequest): Promise<RenderedFrame> {
+  const t0 = req.startedAt ?? performance.now();
+  const [input, frame] = await Promise.all([source.input(req.index), source.frame(req.index)]);
+  const t1 = performance.now();
+  const { value: output, timing } = await source.model.generate(input, req.audio);
+  const t2 = performance.now();
+  const rect = source.rect(req.index);
+  const mask = source.mask(req.index);
+  const pixels = composite(frame, output, source.model.shape.size, rect, mask);
+  const t3 = performance.now();
+  const image = req.encoding === "rgb" ? pixels : new Uint8Array(await encodeJpeg(pixels, frame.width, frame.height, req.quality));
+  const t4 = performance.now();
+  return {
+    image,
+    width: frame.width,
+    height: frame.height,
+    mouthRect: [rect[0] + mask.x0, rect[1] + mask.y0, mask.x1 - mask.x0, mask.y1 - mask.y0],
+    timings: {
+      prepareMs: t1 - t0,
+      queueMs: timing.queueMs,
+      inferenceMs: timing.runMs,
+      compositeMs: t3 - t2,
+      encodeMs: t4 - t3,
+      totalMs: t4 - t0,
+      batchSize: timing.batchSize,
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_MEL, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { idleIndex, SpeechSession, type FrameJob } from "./speech-session.js";
+
+function session(inputRate: number, continuous = false, now = 0) {
+  return new SpeechSession({ frameCount: 125, mel: DEFAULT_MEL, inputRate, continuous }, now);
+}
+
+/** Pushes `seconds` of audio at `rate` in chunks of `chunkMs`, ends, and collects every job. */
+function run(rate: number, seconds: number, chunkMs: number): { jobs: FrameJob[]; resampled: number } {
+  const s = session(rate);
+  const total = Math.round(rate * seconds);
+  const chunk = Math.max(1, Math.round((rate * chunkMs) / 1000));
+  const jobs: FrameJob[] = [];
+  for (let i = 0; i < total; i += chunk) {
+    s.pushAudio(new Float32Array(Math.min(chunk, total - i)).fill(0.01), 0);
+    jobs.push(...s.takeJobs(1000));
+  }
+  s.end();
+  jobs.push(...s.takeJobs(100000));
+  const done = s.finishIfDone(0)!;
+  expect(done.endPts - done.startPts).toBe(jobs.length * SAMPLES_PER_FRAME);
+  return { jobs, resampled: Math.ceil((total * 16000) / rate) };
+}
+
+describe("pts continuity", () => {
+  const rates = [8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000];
+  const chunks = [1, 10, 20, 40, 137, 1000];
+  for (const rate of rates) {
+    it(`frames = ceil(samples / 640), pts step 640, at ${rate} Hz for chunks of 1 ms to 1 s`, () => {
+      for (const chunkMs of chunks) {
+        const { jobs, resampled } = run(rate, 1.37, chunkMs);
+        expect(jobs.length).toBe(Math.ceil(resampled / SAMPLES_PER_FRAME));
+        jobs.forEach((j, i) => {
+          expect(j.frame).toBe(i);
+          expect(j.pts).toBe(i * SAMPLES_PER_FRAME);
+        });
+      }
+    });
+  }
+
+  it("gives the same mel windows whatever the chunking", () => {
+    const a = run(44100, 0.8, 1).jobs;
+    const b = run(44100, 0.8, 1000).jobs;
+    expect(a.length).toBe(b.length);
+    a.forEach((j, i) => expect(Array.from(j.window)).toEqual(Array.from(b[i]!.window)));
+  });
+
+  it("holds a frame back until its lookahead has arrived", () => {
+    const s = session(16000);
+    s.pushAudio(new Float32Array(1799), 0);
+    expect(s.takeJobs(10)).toHaveLength(0);
+    s.pushAudio(new Float32Array(1), 0);
+    expect(s.takeJobs(10).map((j) => j.frame)).toEqual([0]);
+  });
+
+  it("continues the clock across utterances without overlap", () => {
+    const s = session(16000);
+    s.pushAudio(new Float32Array(1000), 0);
+    s.end();
+    const first = s.takeJobs(100);
+    const a = s.finishIfDone(0)!;
+    expect(first).toHaveLength(2);
+    expect(a).toMatchObject({ startPts: 0, endPts: 1280 });
+    const started = s.pushAudio(new Float32Array(640), 0);
+    expect(started).toBe(1280);
+    s.end();
+    expect(s.takeJobs(100).map((j) => j.pts)).toEqual([1280]);
+  });
+});
+
+describe("barge-in", () => {
+  it("drops queued audio and resumes the clock where sending stopped", () => {
+    const s = session(16000, true, 0);
+    s.pushAudio(new Float32Array(16000 * 3), 0);
+    const jobs = s.takeJobs(10);
+    expect(jobs).toHaveLength(10);
+    expect(s.queuedSamples).toBeGreaterThan(0);
+    const bounds = s.clear(4 * SAMPLES_PER_FRAME, 100)!;
+    expect(bounds).toMatchObject({ startPts: 0, endPts: 4 * SAMPLES_PER_FRAME });
+    expect(s.speaking).toBe(false);
+    expect(s.queuedSamples).toBe(0);
+    expect(s.takeJobs(10)).toHaveLength(0);
+    // Idle resumes at once, at the pts after the last frame sent.
+    expect(s.idleDue(100)).toEqual({ pts: 4 * SAMPLES_PER_FRAME, sourceIndex: 4 });
+  });
+});
+
+describe("idle pacing", () => {
+  it("emits one idle frame per 40 ms of wall time in continuous mode only", () => {
+    const s = session(16000, true, 1000);
+    expect(s.idleDue(1000)).toEqual({ pts: 0, sourceIndex: 0 });
+    expect(s.idleDue(1000)).toBeUndefined();
+    expect(s.idleDue(1039)).toBeUndefined();
+    expect(s.idleDue(1040)).toEqual({ pts: 640, sourceIndex: 1 });
+    expect(session(16000, false).idleDue(5000)).toBeUndefined();
+  });
+
+  it("skips ahead rather than bursting after a stall", () => {
+    const s = session(16000, true, 0);
+    s.idleDue(0);
+    const late = s.idleDue(1000)!;
+    expect(late.pts).toBeGreaterThanOrEqual(24 * SAMPLES_PER_FRAME);
+    expect(s.idleDue(1000)).toBeUndefined();
+  });
+
+  it("starts speech on the next frame of the continuous stream", () => {
+    const s = session(16000, true, 0);
+    s.idleDue(0);
+    s.idleDue(40);
+    expect(s.pushAudio(new Float32Array(100), 50)).toBe(2 * SAMPLES_PER_FRAME);
+    expect(s.idleDue(1000)).toBeUndefined();
+  });
+
+  it("walks the idle loop back and forth", () => {
+    expect([0, 1, 123, 124, 125, 126, 247, 248, 249].map((k) => idleIndex(k, 125))).toEqual([0, 1, 123, 124, 123, 122, 1, 0, 1]);
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * lipsync.v1.LipSyncService and grpc.health.v1.Health over Connect-RPC: one set of handlers
+ * serves gRPC, gRPC-Web and Connect. Each handler decodes, calls the app, encodes.
+ */
+import { create } from "@bufbuild/protobuf";
+import { ConnectError, Code, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import {
+  AudioEncoding, GetAvatarResponseSchema, GetSourceFrameResponseSchema, GetStatsResponseSchema, ImageFormat, ListAvatarsResponseSchema,
+  LipSyncService, LoadAvatarResponseSchema, RenderFrameResponseSchema, RenderFramesResponseSchema, SessionStartedSchema, SourceView,
+  SpeakAudioResponseSchema, SpeakResponseSchema, StreamRenderResponseSchema, UnloadAvatarResponseSchema, health,
+  type AudioFormat, type Frame, type SpeakAudioResponse, type SpeakRequest, type SpeakResponse, type StreamRenderRequest,
+} from "@lipsync/proto";
+import type { LipSyncApp, SourceView as AppView } from "../app.js";
+import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
+import { parseWav } from "../audio/wav.js";
+import type { Avatar } from "../avatar/avatar.js";
+import { LipSyncError, invalidArgument } from "../errors.js";
+import type { Transport } from "../metrics.js";
+import type { SessionOutput } from "../session/session-runner.js";
+import { avatarInfo, box, imageEncoding, renderedFrame, sessionFrame } from "./proto-convert.js";
+import { toConnectError } from "./status.js";
+
+function transportOf(ctx: HandlerContext): Transport {
+  const type = ctx.requestHeader.get("content-type") ?? "";
+  if (type.startsWith("application/grpc-web")) return "grpc-web";
+  if (type.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+const VIEWS: Record<SourceView, AppView> = {
+  [SourceView.UNSPECIFIED]: "full",
+  [SourceView.FULL]: "full",
+  [SourceView.CROP]: "crop",
+  [SourceView.MASKED_CROP]: "masked-crop",
+};
+
+/** The sample format of raw chunks (Speak) or a clip (SpeakAudio, which may also be WAV). */
+function pcmFormat(format: AudioFormat | undefined, allowWav: boolean): { encoding: SampleEncoding | "wav"; rate: number; channels: number } {
+  if (!format) throw invalidArgument("audio_format is required");
+  if (format.encoding === AudioEncoding.WAV) {
+    if (!allowWav) throw invalidArgument("WAV is accepted by SpeakAudio only; stream raw PCM chunks to Speak");
+    return { encoding: "wav", rate: 0, channels: 0 };
+  }
+  const encoding = format.encoding === AudioEncoding.PCM_S16LE ? "s16le" : format.encoding === AudioEncoding.PCM_F32LE ? "f32le" : undefined;
+  if (!encoding) throw invalidArgument("audio_format.encoding must be PCM_S16LE or PCM_F32LE");
+  const channels = format.channels === 0 ? 1 : format.channels;
+  if (channels !== 1 && channels !== 2) throw invalidArgument(`audio_format.channels must be 1 or 2, got ${format.channels}`);
+  return { encoding, rate: format.sampleRate, channels };
+}
+
+function started(id: string, app: LipSyncApp, avatar: Avatar) {
+  return create(SessionStartedSchema, { sessionId: id, avatar: avatarInfo(app.summary(avatar)), samplesPerFrame: SAMPLES_PER_FRAME, clockRate: SAMPLE_RATE });
+}
+
+function speakResponse(out: SessionOutput): SpeakResponse {
+  switch (out.type) {
+    case "frame":
+      return create(SpeakResponseSchema, { message: { case: "frame", value: sessionFrame(out.frame) } });
+    case "speech-started":
+      return create(SpeakResponseSchema, { message: { case: "speechStarted", value: { pts: BigInt(out.pts) } } });
+    case "speech-ended":
+      return create(SpeakResponseSchema, { message: { case: "speechEnded", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts), interrupted: out.interrupted } } });
+    case "playback-finished":
+      return create(SpeakResponseSchema, { message: { case: "playbackFinished", value: { position: BigInt(out.position), interrupted: out.interrupted } } });
+  }
+}
+
+export function lipSyncRoutes(app: LipSyncApp) {
+  const logger = app.logger;
+  const unary = <I, O>(method: string, fn: (req: I, ctx: HandlerContext) => Promise<O>) =>
+    async (req: I, ctx: HandlerContext): Promise<O> => {
+      app.stats.request(method, transportOf(ctx));
+      try {
+        return await fn(req, ctx);
+      } catch (err) {
+        throw toConnectError(err, logger);
+      }
+    };
+  const streaming = <I, O>(method: string, fn: (req: I, ctx: HandlerContext) => AsyncIterable<O>) =>
+    async function* (req: I, ctx: HandlerContext): AsyncIterable<O> {
+      app.stats.request(method, transportOf(ctx));
+      try {
+        yield* fn(req, ctx);
+      } catch (err) {
+        throw toConnectError(err, logger);
+      }
+    };
+
+  return (router: ConnectRouter) => {
+    router.service(LipSyncService, {
+      listAvatars: unary("ListAvatars", async () =>
+        create(ListAvatarsResponseSchema, { avatars: (await app.listAvatars()).map(avatarInfo) })),
+
+      getAvatar: unary("GetAvatar", async (req) => {
+        const a = await app.getAvatar(req.name);
+        return create(GetAvatarResponseSchema, { avatar: avatarInfo(a.summary), cropBoxes: a.cropBoxes.map(box), mouthBox: box(a.mouthBox) });
+      }),
+
+      loadAvatar: unary("LoadAvatar", async (req) => {
+        const r = await app.loadAvatar(req.name);
+        return create(LoadAvatarResponseSchema, { avatar: avatarInfo(r.summary), loadMs: r.loadMs });
+      }),
+
+      unloadAvatar: unary("UnloadAvatar", async (req) =>
+        create(UnloadAvatarResponseSchema, { unloaded: await app.unloadAvatar(req.name) })),
+
+      getSourceFrame: unary("GetSourceFrame", async (req) => {
+        const encoding = imageEncoding(req.format);
+        const f = await app.sourceFrame(req.avatar, req.index, VIEWS[req.view] ?? "full", encoding);
+        return create(GetSourceFrameResponseSchema, {
+          image: f.image, format: encoding === "rgb" ? ImageFormat.RGB : ImageFormat.JPEG, width: f.width, height: f.height, cropBox: box(f.cropRect),
+        });
+      }),
+
+      renderFrame: unary("RenderFrame", async (req) => {
+        const encoding = imageEncoding(req.format);
+        const [f] = await app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined);
+        return create(RenderFrameResponseSchema, { frame: renderedFrame(f!, req.index, encoding) });
+      }),
+
+      renderFrames: unary("RenderFrames", async (req) => {
+        const t = performance.now();
+        const encoding = imageEncoding(req.format);
+        const frames = await app.renderOwn(req.avatar, req.indices, encoding, req.quality || undefined);
+        return create(RenderFramesResponseSchema, { frames: frames.map((f, i) => renderedFrame(f, req.indices[i]!, encoding)), totalMs: performance.now() - t });
+      }),
+
+      streamRender: streaming("StreamRender", async function* (requests: AsyncIterable<StreamRenderRequest>) {
+        // Render each request as it arrives, so a burst batches; answer in request order.
+        const pending: Promise<Frame>[] = [];
+        let readError: unknown;
+        let readDone = false;
+        let wake = () => {};
+        void (async () => {
+          try {
+            for await (const req of requests) {
+              const encoding = imageEncoding(req.format);
+              const p = app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined).then(([f]) => renderedFrame(f!, req.index, encoding));
+              p.catch(() => undefined);
+              pending.push(p);
+              wake();
+            }
+          } catch (err) {
+            readError = err;
+          }
+          readDone = true;
+          wake();
+        })();
+        for (;;) {
+          const head = pending.shift();
+          if (head) {
+            yield create(StreamRenderResponseSchema, { frame: await head });
+            continue;
+          }
+          if (readError) throw readError;
+          if (readDone) return;
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      }),
+
+      speak: streaming("Speak", async function* (requests: AsyncIterable<SpeakRequest>, ctx: HandlerContext) {
+        const iterator = requests[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        if (first.done || first.value.message.case !== "config") throw invalidArgument("the first Speak message must be config");
+        const config = first.value.message.value;
+        const format = pcmFormat(config.audioFormat, false);
+        if (format.encoding === "wav") throw invalidArgument("unreachable");
+        const pcm = format.encoding;
+        const session = await app.openSession({
+          avatar: config.avatar, sampleRate: format.rate, continuous: config.continuous,
+          encoding: imageEncoding(config.imageFormat), quality: config.quality || app.config.jpegQuality,
+        });
+        const { runner } = session;
+        const abort = () => runner.close();
+        ctx.signal.addEventListener("abort", abort);
+        const reader = (async () => {
+          for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+            const m = r.value.message;
+            switch (m.case) {
+              case "audio":
+                if (m.value.data.byteLength > app.config.maxChunkBytes) {
+                  throw new LipSyncError("resource_exhausted", `audio chunk of ${m.value.data.byteLength} bytes exceeds the ${app.config.maxChunkBytes}-byte limit`);
+                }
+                runner.pushAudio(decodePcm(m.value.data, pcm, format.channels));
+                break;
+              case "clear":
+                runner.clear();
+                break;
+              case "end":
+                runner.end();
+                break;
+              case "playbackPosition":
+                runner.playbackPosition(Number(m.value.pts));
+                break;
+              case "config":
+                throw invalidArgument("config may be sent only once, first");
+              default:
+                throw invalidArgument("empty or unknown Speak message");
+            }
+          }
+          runner.finish();
+        })();
+        reader.catch((err) => runner.close(err instanceof LipSyncError ? err : toLipSync(err)));
+        try {
+          yield create(SpeakResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
+          for await (const out of runner) yield speakResponse(out);
+        } finally {
+          ctx.signal.removeEventListener("abort", abort);
+          app.closeSession(runner);
+        }
+      }),
+
+      speakAudio: streaming("SpeakAudio", async function* (req: { avatar: string; audioFormat?: AudioFormat; audio: Uint8Array; imageFormat: ImageFormat; quality: number }, ctx: HandlerContext) {
+        const format = pcmFormat(req.audioFormat, true);
+        let samples: Float32Array;
+        let rate: number;
+        if (format.encoding === "wav") {
+          const wav = parseWav(req.audio);
+          samples = wav.samples;
+          rate = wav.sampleRate;
+        } else {
+          samples = decodePcm(req.audio, format.encoding, format.channels);
+          rate = format.rate;
+        }
+        const session = await app.openSession({
+          avatar: req.avatar, sampleRate: rate, continuous: false, encoding: imageEncoding(req.imageFormat), quality: req.quality || app.config.jpegQuality,
+        });
+        const { runner } = session;
+        const abort = () => runner.close();
+        ctx.signal.addEventListener("abort", abort);
+        try {
+          yield create(SpeakAudioResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
+          // The whole clip is here: push it in pieces as rendering makes room.
+          const piece = Math.max(1, Math.floor(rate / 5));
+          let offset = 0;
+          const feed = () => {
+            while (offset < samples.length && runner.session.queuedSamples < SAMPLE_RATE * 2) {
+              runner.pushAudio(samples.subarray(offset, offset + piece));
+              offset += piece;
+            }
+            if (offset >= samples.length) runner.finish();
+          };
+          feed();
+          for await (const out of runner) {
+            if (offset < samples.length) feed();
+            const msg = speakAudioResponse(out);
+            if (msg) yield msg;
+          }
+        } finally {
+          ctx.signal.removeEventListener("abort", abort);
+          app.closeSession(runner);
+        }
+      }),
+
+      getStats: unary("GetStats", async () => {
+        const s = app.stats;
+        return create(GetStatsResponseSchema, {
+          requests: Object.fromEntries([...s.requests].map(([k, v]) => [k, BigInt(v)])),
+          transports: Object.fromEntries([...s.transports].map(([k, v]) => [k, BigInt(v)])),
+          stages: s.stages().map((x) => ({ stage: x.stage, p50Ms: x.p50, p99Ms: x.p99, count: x.count })),
+          framesRendered: BigInt(s.framesRendered),
+          activeSessions: s.activeSessions,
+          websocketClients: s.websocketClients,
+          meanBatchSize: s.meanBatchSize,
+          uptimeSeconds: (Date.now() - s.startedAt) / 1000,
+        });
+      }),
+    });
+
+    router.service(health.Health, {
+      check(req) {
+        if (req.service !== "" && req.service !== LipSyncService.typeName) throw new ConnectError("unknown service", Code.NotFound);
+        return { status: health.HealthCheckResponse_ServingStatus.SERVING };
+      },
+      async *watch(req, ctx) {
+        const known = req.service === "" || req.service === LipSyncService.typeName;
+        yield { status: known ? health.HealthCheckResponse_ServingStatus.SERVING : health.HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN };
+        await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+      },
+    });
+  };
+}
+
+function speakAudioResponse(out: SessionOutput): SpeakAudioResponse | undefined {
+  if (out.type === "frame") return create(SpeakAudioResponseSchema, { message: { case: "frame", value: sessionFrame(out.frame) } });
+  if (out.type === "speech-ended") {
+    return create(SpeakAudioResponseSchema, { message: { case: "speechEnded", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts), interrupted: out.interrupted } } });
+  }
+  return undefined;
+}
+
+function toLipSync(err: unknown): LipSyncError {
+  return err instanceof LipSyncError ? err : new LipSyncError("internal", "internal error", { cause: err });
+}
