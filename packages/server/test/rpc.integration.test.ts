@@ -25,7 +25,7 @@ let cert: string;
 
 beforeAll(async () => {
   const pems = await selfsigned.generate([{ name: "commonName", value: "localhost" }], {
-    keySize: 2048, days: 1, extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
+    keySize: 2048, notAfterDate: new Date(Date.now() + 86_400_000), extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
   });
   cert = pems.cert;
   plain = await testServer();
@@ -115,7 +115,7 @@ describe("one port", () => {
     expect(await codeOf(h.check({ service: "nope" }))).toBe(Code.NotFound);
     const res = await fetch(`${plain.url}/healthz`);
     expect(res.status).toBe(200);
-    expect((await res.json()).status).toBe("ok");
+    expect(((await res.json()) as { status: string }).status).toBe("ok");
   });
 
   it("serves Prometheus metrics", async () => {
@@ -142,7 +142,7 @@ describe("one port", () => {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "demo" }),
     });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as { avatar: { name: string } };
     expect(body.avatar.name).toBe("demo");
     const bad = await fetch(`${plain.url}/lipsync.v1.LipSyncService/GetAvatar`, {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "ghost" }),

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MODELS_DIR } from "../../test/reference.js";
+import type { Avatar } from "../avatar/avatar.js";
+import { AvatarRegistry } from "../avatar/registry.js";
+import { resolveConfig } from "../config.js";
+import { silentLogger } from "../logger.js";
+import { SessionRunner, type SessionOutput } from "./session-runner.js";
+
+let registry: AvatarRegistry;
+let avatar: Avatar;
+
+beforeAll(async () => {
+  registry = new AvatarRegistry(resolveConfig({ avatarRoots: [MODELS_DIR], inferenceThreads: 2 }), silentLogger());
+  avatar = await registry.get("demo");
+});
+
+afterAll(() => registry.closeAll());
+
+const tone = (seconds: number) => Float32Array.from({ length: Math.round(16000 * seconds) }, (_, i) => 0.3 * Math.sin(i * 0.2) * Math.sin(i * 0.002));
+const until = (cond: () => boolean, ms = 10_000) => new Promise<void>((resolve, reject) => {
+  const start = Date.now();
+  const tick = () => (cond() ? resolve() : Date.now() - start > ms ? reject(new Error("timeout")) : setTimeout(tick, 5));
+  tick();
+});
+
+describe("backpressure", () => {
+  it("bounds queued frames for a consumer that does not read, then refuses more audio", async () => {
+    const runner = new SessionRunner(avatar, { continuous: false, inputRate: 16000, encoding: "jpeg", quality: 80, maxQueuedFrames: 6, maxQueuedSeconds: 2 });
+    runner.pushAudio(tone(1.5));
+    await until(() => runner.queuedOutputs >= 6);
+    await new Promise((r) => setTimeout(r, 100));
+    // One speech-started marker plus at most the bound of frames; the rest waits as audio.
+    expect(runner.queuedOutputs).toBeLessThanOrEqual(7);
+    expect(runner.session.queuedSamples).toBeGreaterThan(16000);
+    expect(() => runner.pushAudio(tone(1))).toThrow(/audio queued/);
+    // Reading drains it, and no speech frame was dropped.
+    runner.end();
+    const pts: number[] = [];
+    for await (const out of runner) {
+      if (out.type === "frame") pts.push(out.frame.pts);
+      if (out.type === "playback-finished") break;
+    }
+    expect(pts.length).toBe(Math.ceil(24000 / 640));
+    pts.forEach((p, i) => expect(p - pts[0]!).toBe(i * 640));
+    runner.close();
+  });
+
+  it("drops idle frames first when a continuous consumer falls behind", async () => {
+    const runner = new SessionRunner(avatar, { continuous: true, inputRate: 16000, encoding: "jpeg", quality: 80, maxQueuedFrames: 5, maxQueuedSeconds: 5 });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(runner.queuedOutputs).toBe(5);
+    const outputs: SessionOutput[] = [];
+    for await (const out of runner) {
+      outputs.push(out);
+      if (outputs.length === 7) break;
+    }
+    const pts = outputs.map((o) => (o.type === "frame" ? o.frame.pts : -1));
+    // Frames stay in pts order; the ones that did not fit were skipped, not queued.
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!).toBeGreaterThan(pts[i - 1]!);
+    expect(pts.at(-1)! - pts[0]!).toBeGreaterThan(6 * 640);
+    runner.close();
+  });
+});
+
+describe("barge-in", () => {
+  it("drops unsent speech and goes straight back to idle", async () => {
+    const runner = new SessionRunner(avatar, { continuous: true, inputRate: 16000, encoding: "jpeg", quality: 80, maxQueuedFrames: 50, maxQueuedSeconds: 30 });
+    runner.pushAudio(tone(3));
+    const after: SessionOutput[] = [];
+    let cleared = false;
+    for await (const out of runner) {
+      if (!cleared && out.type === "frame" && out.frame.kind === "speech") {
+        runner.clear();
+        cleared = true;
+        continue;
+      }
+      if (cleared) after.push(out);
+      if (cleared && out.type === "frame") break;
+    }
+    expect(after.map((o) => o.type)).toEqual(["speech-ended", "playback-finished", "frame"]);
+    expect(after[0]).toMatchObject({ interrupted: true });
+    expect(after[2]!.type === "frame" && after[2]!.frame.kind).toBe("idle");
+    runner.close();
+  });
+});
