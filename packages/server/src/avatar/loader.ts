@@ -37,8 +37,10 @@ export async function readManifest(dir: string, name: string): Promise<Manifest>
   return parseManifest(raw, name);
 }
 
+/** The spectral settings must be ours; the window geometry (size, offset) may differ. */
 function checkMel(manifest: Manifest): void {
   for (const [key, value] of Object.entries(DEFAULT_MEL)) {
+    if (key === "windowFrames" || key === "windowOffset") continue;
     const actual = (manifest.model.mel as unknown as Record<string, number>)[key];
     if (actual !== value) {
       // The front end implements exactly one convention; a model trained on another would get
