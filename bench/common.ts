@@ -1,5 +1,6 @@
 /** Shared bits of the benchmarks: machine description, percentiles, the table printer. */
-import { execSync } from "node:child_process";
+import { execSync, spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
 import os from "node:os";
 
 export function machine(): string {
@@ -28,3 +29,31 @@ export function printTable(head: string[], rows: string[][]): void {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ServerProcess {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** `lipsync serve` (the built CLI) in a child process on a free port. */
+export function spawnServer(extra: string[] = []): Promise<ServerProcess> {
+  const cli = path.resolve(import.meta.dirname, "../packages/server/dist/cli.js");
+  const child: ChildProcess = spawn(process.execPath, [cli, "serve", "--port", "0", "--host", "127.0.0.1", "--log-level", "warn", ...extra], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.once("exit", (code) => reject(new Error(`server exited (${code}); run pnpm build first`)));
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /open (http:\/\/[^\s]+?)\/? in a browser/.exec(out);
+      if (m) {
+        resolve({
+          url: m[1]!.replace("localhost", "127.0.0.1"),
+          close: () => new Promise<void>((done) => {
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+          }),
+        });
+      }
+    });
+  });
+}

@@ -9,4 +9,6 @@ export default defineConfig({
   target: "node20",
   // Native and heavy runtime dependencies stay in node_modules.
   external: ["onnxruntime-node", "sharp", "ws", "pino", "prom-client"],
+  // The inference worker is loaded by URL next to the bundle, as plain JavaScript.
+  onSuccess: "cp src/engine/inference-worker.mjs dist/inference-worker.mjs",
 });

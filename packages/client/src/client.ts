@@ -144,11 +144,27 @@ export class LipSyncClient {
         wake = undefined;
       }
     }
-    const responses = this.rpc.speak(requests(), { signal: options.signal });
+    // Leaving the events loop early cancels the call, so the server ends the session at once.
+    const abort = new AbortController();
+    options.signal?.addEventListener("abort", () => abort.abort(options.signal?.reason), { once: true });
+    const responses = this.rpc.speak(requests(), { signal: abort.signal });
     async function* events(): AsyncGenerator<SpeechEvent> {
-      for await (const r of responses) {
-        const e = speechEvent(r);
-        if (e) yield e;
+      const it = responses[Symbol.asyncIterator]();
+      let finished = false;
+      try {
+        for (let r = await it.next(); !r.done; r = await it.next()) {
+          const e = speechEvent(r.value);
+          if (e) yield e;
+        }
+        finished = true;
+      } finally {
+        closed = true;
+        wake?.();
+        // Cancel before returning the response iterator: its return() waits for the stream.
+        if (!finished) {
+          abort.abort();
+          void it.return?.().catch(() => undefined);
+        }
       }
     }
     return {

@@ -190,7 +190,7 @@ export class LipSyncApp {
     const info = this.sessions.get(runner);
     if (!info) return;
     this.sessions.delete(runner);
-    runner.close();
+    runner.abort();
     this.stats.sessionClosed();
     this.logger.info({ session: info.id }, "session ended");
   }

@@ -1,13 +1,14 @@
 /**
  * The lip-sync model of one avatar: the audio encoder (mel window -> feature) and the UNet
  * (6-channel image + feature context -> mouth crop), each behind a batcher so that frames of
- * every session of this avatar run together. Input buffers are reused per batch size.
+ * every session of this avatar run together. ONNX Runtime itself runs in a worker thread
+ * (inference-worker.mjs), so a batch never blocks the event loop.
  */
 import type { Device } from "../config.js";
 import { LipSyncError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { Batcher, type BatchTiming } from "./batcher.js";
-import { createSession, ort } from "./onnx.js";
+import { InferenceWorker } from "./inference-worker.js";
 
 export interface ModelShape {
   /** Side of the square model input and output. */
@@ -32,39 +33,41 @@ export interface Timed<T> {
   timing: BatchTiming;
 }
 
-function checkNames(session: ort.InferenceSession, inputs: string[], outputs: string[], what: string): void {
+function checkNames(names: { inputs: string[]; outputs: string[] } | undefined, inputs: string[], outputs: string[], what: string): void {
   for (const name of inputs) {
-    if (!session.inputNames.includes(name)) throw new LipSyncError("failed_precondition", `${what} has no input "${name}" (manifest model.inputs)`);
+    if (!names?.inputs.includes(name)) throw new LipSyncError("failed_precondition", `${what} has no input "${name}" (manifest model.inputs)`);
   }
   for (const name of outputs) {
-    if (!session.outputNames.includes(name)) throw new LipSyncError("failed_precondition", `${what} has no output "${name}" (manifest model.outputs)`);
+    if (!names?.outputs.includes(name)) throw new LipSyncError("failed_precondition", `${what} has no output "${name}" (manifest model.outputs)`);
   }
 }
 
 export class LipSyncModel {
   readonly shape: ModelShape;
   readonly provider: Device;
-  private readonly unet: ort.InferenceSession;
-  private readonly encoder: ort.InferenceSession;
+  private readonly worker: InferenceWorker;
   private readonly unetBatcher: Batcher<{ image: Float32Array; audio: Float32Array }, Float32Array>;
   private readonly encoderBatcher: Batcher<Float32Array, Float32Array>;
-  private readonly buffers = new Map<string, Float32Array>();
 
-  private constructor(shape: ModelShape, unet: ort.InferenceSession, encoder: ort.InferenceSession, provider: Device, options: ModelOptions) {
+  private constructor(shape: ModelShape, worker: InferenceWorker, provider: Device, options: ModelOptions) {
     this.shape = shape;
-    this.unet = unet;
-    this.encoder = encoder;
+    this.worker = worker;
     this.provider = provider;
     this.unetBatcher = new Batcher((items) => this.runUnet(items), options.maxBatch, options.maxBatchWaitMs);
     this.encoderBatcher = new Batcher((items) => this.runEncoder(items), Math.max(options.maxBatch, 16), options.maxBatchWaitMs);
   }
 
   static async load(unetFile: string, encoderFile: string, shape: ModelShape, options: ModelOptions, logger: Logger): Promise<LipSyncModel> {
-    const unet = await createSession(unetFile, options.device, options.threads, logger);
-    const encoder = await createSession(encoderFile, unet.provider, options.threads, logger);
-    checkNames(unet.session, [shape.names.image, shape.names.audio], [shape.names.output], "UNet model");
-    checkNames(encoder.session, [shape.names.mel], [shape.names.feature], "audio encoder model");
-    const model = new LipSyncModel(shape, unet.session, encoder.session, unet.provider, options);
+    const { worker, ready } = await InferenceWorker.start({ unet: unetFile, encoder: encoderFile }, options.device, options.threads);
+    if (ready.fallbackReason) logger.warn({ reason: ready.fallbackReason }, "CUDA execution provider unavailable, falling back to CPU");
+    try {
+      checkNames(ready.names.unet, [shape.names.image, shape.names.audio], [shape.names.output], "UNet model");
+      checkNames(ready.names.encoder, [shape.names.mel], [shape.names.feature], "audio encoder model");
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+    const model = new LipSyncModel(shape, worker, ready.provider, options);
     // One dry run checks the shapes the manifest states against the model itself.
     try {
       const feature = await model.encode(new Float32Array(shape.melBins * shape.melFrames));
@@ -99,17 +102,7 @@ export class LipSyncModel {
   async close(): Promise<void> {
     this.unetBatcher.close();
     this.encoderBatcher.close();
-    await Promise.allSettled([this.unet.release(), this.encoder.release()]);
-  }
-
-  private buffer(key: string, length: number): Float32Array {
-    const k = `${key}:${length}`;
-    let b = this.buffers.get(k);
-    if (!b) {
-      b = new Float32Array(length);
-      this.buffers.set(k, b);
-    }
-    return b;
+    await this.worker.close();
   }
 
   private async runUnet(items: { image: Float32Array; audio: Float32Array }[]): Promise<Float32Array[]> {
@@ -117,17 +110,17 @@ export class LipSyncModel {
     const n = items.length;
     const imageLen = 6 * size * size;
     const audioLen = audioContext * featureDim;
-    const image = this.buffer("image", n * imageLen);
-    const audio = this.buffer("audio", n * audioLen);
+    // Fresh buffers each batch: they are transferred to the worker, not shared with it.
+    const image = new Float32Array(n * imageLen);
+    const audio = new Float32Array(n * audioLen);
     items.forEach((item, i) => {
       image.set(item.image, i * imageLen);
       audio.set(item.audio, i * audioLen);
     });
-    const result = await this.unet.run({
-      [names.image]: new ort.Tensor("float32", image, [n, 6, size, size]),
-      [names.audio]: new ort.Tensor("float32", audio, [n, audioContext, featureDim]),
-    });
-    const out = result[names.output]!.data as Float32Array;
+    const out = await this.worker.run("unet", {
+      [names.image]: { data: image, dims: [n, 6, size, size] },
+      [names.audio]: { data: audio, dims: [n, audioContext, featureDim] },
+    }, names.output);
     const outLen = 3 * size * size;
     return items.map((_, i) => out.subarray(i * outLen, (i + 1) * outLen));
   }
@@ -136,10 +129,9 @@ export class LipSyncModel {
     const { melBins, melFrames, featureDim, names } = this.shape;
     const n = items.length;
     const len = melBins * melFrames;
-    const mel = this.buffer("mel", n * len);
+    const mel = new Float32Array(n * len);
     items.forEach((item, i) => mel.set(item, i * len));
-    const result = await this.encoder.run({ [names.mel]: new ort.Tensor("float32", mel, [n, 1, melBins, melFrames]) });
-    const out = result[names.feature]!.data as Float32Array;
+    const out = await this.worker.run("encoder", { [names.mel]: { data: mel, dims: [n, 1, melBins, melFrames] } }, names.feature);
     return items.map((_, i) => out.subarray(i * featureDim, (i + 1) * featureDim));
   }
 }

@@ -148,6 +148,13 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     this.wake.resolve();
   }
 
+  /** The consumer is gone (cancelled call, closed socket): drop everything at once. */
+  abort(): void {
+    this.close();
+    this.queue = [];
+    this.cleared.resolve();
+  }
+
   /** Closes once every queued output has been consumed. */
   finish(): void {
     this.end();

@@ -172,7 +172,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
           encoding: imageEncoding(config.imageFormat), quality: config.quality || app.config.jpegQuality,
         });
         const { runner } = session;
-        const abort = () => runner.close();
+        const abort = () => app.closeSession(runner);
         ctx.signal.addEventListener("abort", abort);
         const reader = (async () => {
           for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
@@ -227,7 +227,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
           avatar: req.avatar, sampleRate: rate, continuous: false, encoding: imageEncoding(req.imageFormat), quality: req.quality || app.config.jpegQuality,
         });
         const { runner } = session;
-        const abort = () => runner.close();
+        const abort = () => app.closeSession(runner);
         ctx.signal.addEventListener("abort", abort);
         try {
           yield create(SpeakAudioResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });

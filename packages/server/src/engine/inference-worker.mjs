@@ -1,0 +1,75 @@
+// The ONNX Runtime side of a model, in a worker thread.
+//
+// onnxruntime-node runs a session synchronously on the calling thread, so on the main thread a
+// batch would block the event loop (audio in, frames out, idle pacing) for its whole duration.
+// Here it blocks only this worker. Plain JavaScript so that it runs as is from src/ (tests,
+// tsx) and from dist/ (tsup copies it).
+//
+// Messages in:  { type: "init", files: { name: path }, device, threads }
+//               { type: "run", id, model, feeds: { name: { data, dims } }, output }
+// Messages out: { type: "ready", provider, fallbackReason?, names: { model: { inputs, outputs } } }
+//               { type: "result", id, data, dims } | { type: "error", id?, message }
+import { parentPort } from "node:worker_threads";
+import * as ort from "onnxruntime-node";
+
+const sessions = new Map();
+
+async function create(file, device, threads) {
+  const options = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+    // Idle pool threads must not spin: they would take the core JPEG encoding needs.
+    extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+  };
+  if (device === "cuda") {
+    try {
+      return { session: await ort.InferenceSession.create(file, { ...options, executionProviders: ["cuda"] }), provider: "cuda" };
+    } catch (err) {
+      const reason = String(err && err.message ? err.message : err).split("\n")[0];
+      return { session: await ort.InferenceSession.create(file, { ...options, executionProviders: ["cpu"] }), provider: "cpu", fallbackReason: reason };
+    }
+  }
+  return { session: await ort.InferenceSession.create(file, { ...options, executionProviders: ["cpu"] }), provider: "cpu" };
+}
+
+parentPort.on("message", async (msg) => {
+  if (msg.type === "init") {
+    try {
+      let provider = msg.device;
+      let fallbackReason;
+      const names = {};
+      for (const [name, file] of Object.entries(msg.files)) {
+        const made = await create(file, provider, msg.threads);
+        provider = made.provider;
+        fallbackReason ??= made.fallbackReason;
+        sessions.set(name, made.session);
+        names[name] = { inputs: made.session.inputNames, outputs: made.session.outputNames };
+      }
+      parentPort.postMessage({ type: "ready", provider, fallbackReason, names });
+    } catch (err) {
+      parentPort.postMessage({ type: "error", message: String(err && err.message ? err.message : err) });
+    }
+    return;
+  }
+  if (msg.type === "run") {
+    try {
+      const session = sessions.get(msg.model);
+      const feeds = {};
+      for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor("float32", t.data, t.dims);
+      const out = (await session.run(feeds))[msg.output];
+      // A copy we own, so its buffer can be transferred rather than cloned.
+      const data = new Float32Array(out.data);
+      parentPort.postMessage({ type: "result", id: msg.id, data, dims: out.dims }, [data.buffer]);
+    } catch (err) {
+      parentPort.postMessage({ type: "error", id: msg.id, message: String(err && err.message ? err.message : err) });
+    }
+    return;
+  }
+  if (msg.type === "close") {
+    for (const s of sessions.values()) await s.release();
+    sessions.clear();
+    parentPort.close();
+  }
+});
