@@ -26,7 +26,6 @@ import { LipSyncModel } from "../packages/server/src/engine/model.js";
 import { readManifest } from "../packages/server/src/avatar/loader.js";
 import { silentLogger } from "../packages/server/src/logger.js";
 import { startServer } from "../packages/server/src/server.js";
-import { encodeFrame } from "../packages/server/src/transport/ws-binary.js";
 import { readFileSync } from "node:fs";
 import { machine, percentile, printTable, commit } from "./common.js";
 
@@ -87,7 +86,6 @@ async function viaWebSocket(url: string) {
   });
   let nextId = 1;
   const name = Buffer.from(AVATAR);
-  void encodeFrame;
   return {
     close: () => ws.close(),
     one: (i: number) => new Promise<{ prepareMs: number; queueMs: number; inferenceMs: number; compositeMs: number; encodeMs: number; totalMs: number }>((resolve) => {

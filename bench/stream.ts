@@ -16,7 +16,9 @@ import { createLipSyncClient, type SpeechEvent } from "@lipsync/client/node";
 import { DEFAULT_MEL, samplesNeeded } from "../packages/server/src/audio/constants.js";
 import { commit, machine, percentile, printTable, sleep, spawnServer, type ServerProcess } from "./common.js";
 
-const { values } = parseArgs({ options: { seconds: { type: "string" }, "max-sessions": { type: "string" }, repeats: { type: "string" } } });
+const { values } = parseArgs({ options: { seconds: { type: "string" }, "max-sessions": { type: "string" }, repeats: { type: "string" }, "server-args": { type: "string" }, "full-frames": { type: "boolean" } } });
+// Mouth patches by default, as <lip-sync-player> asks for them; --full-frames for whole JPEGs.
+const PATCH = !values["full-frames"];
 const SECONDS = Number(values.seconds ?? 6);
 const MAX_SESSIONS = Number(values["max-sessions"] ?? 8);
 const REPEATS = Number(values.repeats ?? 5);
@@ -47,7 +49,7 @@ interface SessionRun {
 /** One session streaming `pcm` in 20 ms chunks; real time when `paced`. */
 async function session(server: ServerProcess, pcm: Uint8Array, paced: boolean): Promise<SessionRun> {
   const client = createLipSyncClient({ baseUrl: server.url, protocol: "grpc" });
-  const s = client.speak({ avatar: "demo", audio: { encoding: "pcm_s16le", sampleRate: 16000 } });
+  const s = client.speak({ avatar: "demo", audio: { encoding: "pcm_s16le", sampleRate: 16000 }, mouthPatch: PATCH });
   const sentAt: number[] = []; // sentAt[k]: time chunk k (samples [k*320, (k+1)*320)) was sent
   const total = pcm.length / 2;
   const events = s.events[Symbol.asyncIterator]();
@@ -113,9 +115,9 @@ async function bargeIn(server: ServerProcess, pcm: Uint8Array): Promise<number> 
 
 async function main() {
   // The server runs in its own process, as in production: the clients here do not share its event loop.
-  const server = await spawnServer();
+  const server = await spawnServer(values["server-args"]?.split(" ").filter(Boolean));
   const m = machine();
-  const line = (o: object) => console.log(JSON.stringify({ bench: "stream", ...o, machine: m, commit: commit() }));
+  const line = (o: object) => console.log(JSON.stringify({ bench: "stream", frames: PATCH ? "mouth patch" : "full frame", ...o, machine: m, commit: commit() }));
   try {
     await session(server, speech(1), false); // warm-up
     const first = { paced: [] as number[], burst: [] as number[] };

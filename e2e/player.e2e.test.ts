@@ -61,6 +61,9 @@ describe("<lip-sync-player> in Chromium", () => {
   it("plays a bundled clip with every frame drawn in pts order on the audio clock", async () => {
     await clearEvents(page);
     await page.evaluate(() => (document.querySelector("lip-sync-player") as any).speak("/samples/gate-0.wav"));
+    await waitFor(page, "speechstart");
+    await page.waitForTimeout(1200);
+    await page.screenshot({ path: path.join(OUT, "player-speech.png") });
     await waitFor(page, "speechend");
     const all = await events(page);
     const speech: Drawn[] = all.filter((e) => e.type === "frame" && e.detail.kind === "speech").map((e) => e.detail);
@@ -71,7 +74,6 @@ describe("<lip-sync-player> in Chromium", () => {
       expect(f.drawnAt - f.dueAt).toBeGreaterThanOrEqual(-1e-6);
       expect(f.drawnAt - f.dueAt).toBeLessThanOrEqual(FRAME_PERIOD_S);
     }
-    await page.screenshot({ path: path.join(OUT, "player-speech.png") });
   });
 
   it("loops the idle footage when silent", async () => {

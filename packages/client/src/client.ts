@@ -13,7 +13,9 @@ export type LipSyncRpc = Client<typeof LipSyncService>;
 
 /** A frame as bytes plus metadata. */
 export interface FrameData {
+  /** The whole frame, or only the mouth region when `patch`: draw source frame `sourceIndex`, then this at `mouthBox`. */
   image: Uint8Array;
+  patch: boolean;
   format: "jpeg" | "rgb";
   width: number;
   height: number;
@@ -28,6 +30,7 @@ export interface FrameData {
 export function frameData(f: Frame): FrameData {
   return {
     image: f.image,
+    patch: f.patch,
     format: f.format === ImageFormat.RGB ? "rgb" : "jpeg",
     width: f.width,
     height: f.height,
@@ -108,8 +111,8 @@ export class LipSyncClient {
   }
 
   /** A whole clip in, its frames out (works from browsers over Connect and gRPC-Web). */
-  async *speakAudio(avatar: string, audio: Uint8Array, spec: AudioSpec = { encoding: "wav" }, signal?: AbortSignal): AsyncGenerator<SpeechEvent> {
-    for await (const r of this.rpc.speakAudio({ avatar, audio, audioFormat: audioFormat(spec) }, { signal })) {
+  async *speakAudio(avatar: string, audio: Uint8Array, spec: AudioSpec = { encoding: "wav" }, options: { signal?: AbortSignal; mouthPatch?: boolean } = {}): AsyncGenerator<SpeechEvent> {
+    for await (const r of this.rpc.speakAudio({ avatar, audio, audioFormat: audioFormat(spec), mouthPatch: options.mouthPatch ?? false }, { signal: options.signal })) {
       const m = r.message;
       if (m.case === "started") yield { type: "started", sessionId: m.value.sessionId, samplesPerFrame: m.value.samplesPerFrame, clockRate: m.value.clockRate };
       else if (m.case === "frame") yield { type: "frame", frame: frameData(m.value) };
@@ -121,9 +124,9 @@ export class LipSyncClient {
    * A live session over a bidirectional stream (gRPC or Connect over HTTP/2; browsers use
    * LipSyncSocket). Push with the returned controller; read events from `events`.
    */
-  speak(options: { avatar: string; audio: AudioSpec; continuous?: boolean; quality?: number; signal?: AbortSignal }) {
+  speak(options: { avatar: string; audio: AudioSpec; continuous?: boolean; quality?: number; mouthPatch?: boolean; signal?: AbortSignal }) {
     const queue: SpeakRequest[] = [create(SpeakRequestSchema, {
-      message: { case: "config", value: { avatar: options.avatar, audioFormat: audioFormat(options.audio), continuous: options.continuous ?? false, quality: options.quality ?? 0 } },
+      message: { case: "config", value: { avatar: options.avatar, audioFormat: audioFormat(options.audio), continuous: options.continuous ?? false, quality: options.quality ?? 0, mouthPatch: options.mouthPatch ?? false } },
     })];
     let wake: (() => void) | undefined;
     let closed = false;

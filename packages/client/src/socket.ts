@@ -36,6 +36,8 @@ export interface StartOptions {
   channels?: number;
   continuous?: boolean;
   quality?: number;
+  /** Speech frames as mouth patches over the source frame (a fraction of the bytes). */
+  patch?: boolean;
 }
 
 export class SocketClosedError extends Error {
@@ -57,6 +59,7 @@ export function decodeFrameMessage(bytes: Uint8Array): FrameData & { requestId: 
   return {
     requestId: v.getUint32(4, true),
     kind: v.getUint8(1) === 0 ? "idle" : "speech",
+    patch: (v.getUint8(3) & 0x01) !== 0,
     format: v.getUint8(2) === 2 ? "rgb" : "jpeg",
     sourceIndex: v.getUint32(8, true),
     pts: v.getFloat64(12, true),
@@ -120,7 +123,8 @@ export class LipSyncSocket {
     const reply = this.waitFor("started");
     this.sendJson({
       type: "start", avatar: options.avatar, sample_rate: options.sampleRate, encoding: options.encoding ?? "pcm_s16le",
-      channels: options.channels ?? 1, continuous: options.continuous ?? false, frames: "binary", ...(options.quality ? { quality: options.quality } : {}),
+      channels: options.channels ?? 1, continuous: options.continuous ?? false, frames: "binary", patch: options.patch ?? false,
+      ...(options.quality ? { quality: options.quality } : {}),
     });
     const m = await reply;
     return { type: "started", sessionId: String(m.session_id), samplesPerFrame: Number(m.samples_per_frame), clockRate: Number(m.clock_rate) };
@@ -205,7 +209,7 @@ export class LipSyncSocket {
         this.emit({
           type: "frame",
           frame: {
-            image: base64ToBytes(String(m.image)), format: m.format === "rgb" ? "rgb" : "jpeg", width: Number(m.width), height: Number(m.height),
+            image: base64ToBytes(String(m.image)), patch: m.patch === true, format: m.format === "rgb" ? "rgb" : "jpeg", width: Number(m.width), height: Number(m.height),
             sourceIndex: Number(m.source_index), pts: Number(m.pts), kind: m.kind === "idle" ? "idle" : "speech", mouthBox: undefined, timings: undefined,
           },
         });

@@ -38,6 +38,8 @@ export interface SessionConfig {
   continuous: boolean;
   encoding: ImageEncoding;
   quality: number;
+  /** Speech frames as mouth patches over the source frame. */
+  patch?: boolean;
 }
 
 /** Most frames one RenderFrames call may ask for. */
@@ -175,6 +177,7 @@ export class LipSyncApp {
       inputRate: config.sampleRate,
       encoding: config.encoding,
       quality: checkQuality(config.quality),
+      patch: config.patch ?? false,
       maxQueuedFrames: this.config.maxQueuedFrames,
       maxQueuedSeconds: this.config.maxQueuedAudioSeconds,
       onRendered: (t) => this.stats.rendered(t),

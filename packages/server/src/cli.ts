@@ -21,7 +21,7 @@ const USAGE = `lipsync - real-time audio-driven lip sync
 usage:
   lipsync serve  [--port 8080] [--host 0.0.0.0] [--avatars DIR]... [--preload NAME]...
                  [--memory preload|lazy] [--device cpu|cuda] [--tls-cert FILE --tls-key FILE]
-                 [--max-batch 8] [--batch-wait-ms 4] [--threads N] [--log-level info]
+                 [--max-batch 8] [--batch-wait-ms 2] [--threads N] [--log-level info]
   lipsync render --avatar NAME --audio FILE.wav --out FILE.mp4 [--avatars DIR]... [--quality 85]
   lipsync bench  [--avatar NAME] [--frames 200] [--avatars DIR]...
 

@@ -64,7 +64,7 @@ export const DEFAULTS: ServerConfig = {
   device: "cpu",
   inferenceThreads: Math.max(1, Math.min(4, os.availableParallelism())),
   maxBatch: 8,
-  maxBatchWaitMs: 4,
+  maxBatchWaitMs: 2,
   jpegQuality: 85,
   maxMessageBytes: 16 * 1024 * 1024,
   maxChunkBytes: 1024 * 1024,

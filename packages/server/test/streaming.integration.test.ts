@@ -161,6 +161,27 @@ describe("WebSocket /ws", () => {
     expect(f?.type === "frame" && f.frame.timings!.totalMs).toBeGreaterThan(0);
   });
 
+  it("sends mouth patches when asked, placed by their mouth box", async () => {
+    const sock = await LipSyncSocket.connect({ url: wsUrl, WebSocket: WebSocket as never });
+    const frames: SpeechEvent[] = [];
+    const done = new Promise<void>((resolve) => sock.onEvent((e) => {
+      if (e.type === "frame") frames.push(e);
+      if (e.type === "speech-ended") resolve();
+    }));
+    await sock.start({ avatar: "demo", sampleRate: 16000, patch: true });
+    sock.pushAudio(speechLikePcm(0.4));
+    sock.end();
+    await done;
+    sock.close();
+    expect(frames.length).toBe(10);
+    for (const e of frames) {
+      if (e.type !== "frame") continue;
+      expect(e.frame.patch).toBe(true);
+      expect([e.frame.width, e.frame.height]).toEqual([e.frame.mouthBox!.width, e.frame.mouthBox!.height]);
+      expect([...e.frame.image.subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    }
+  });
+
   it("runs a session with JSON messages only, and answers the seed's requests", async () => {
     const ws = new WebSocket(wsUrl);
     const messages: Record<string, any>[] = [];

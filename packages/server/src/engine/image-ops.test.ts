@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { composite, cropToPlanar, modelInput, pasteMask, type RgbImage } from "./image-ops.js";
+import { composite, compositePatch, cropToPlanar, modelInput, pasteMask, type RgbImage } from "./image-ops.js";
 
 function noise(width: number, height: number, seed = 1): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -63,5 +63,23 @@ describe("compositing", () => {
     expect(mask.weights[16 * 32 + 16]).toBe(1);
     expect(mask.weights[16 * 32]).toBeGreaterThan(0);
     expect(mask.weights[16 * 32]).toBeLessThan(0.2);
+  });
+
+  it("makes a mouth patch equal to that region of the full composite", () => {
+    const frame = noise(96, 64, 7);
+    const size = 32;
+    const rect = [20, 10, 40, 40] as const;
+    const output = Float32Array.from({ length: 3 * size * size }, (_, i) => (i % 97) / 97);
+    const mask = pasteMask(rect, size, [4, 6, 28, 30], 3);
+    const full = composite(frame, output, size, rect, mask);
+    const patch = compositePatch(frame, output, size, rect, mask);
+    expect(patch.width).toBe(mask.x1 - mask.x0);
+    for (let y = 0; y < patch.height; y++) {
+      for (let x = 0; x < patch.width; x++) {
+        for (let c = 0; c < 3; c++) {
+          expect(patch.data[(y * patch.width + x) * 3 + c]).toBe(full[((rect[1] + mask.y0 + y) * 96 + rect[0] + mask.x0 + x) * 3 + c]);
+        }
+      }
+    }
   });
 });

@@ -108,6 +108,29 @@ export function pasteMask(rect: Rect, size: number, mouth: Box, feather: number)
  */
 export function composite(frame: RgbImage, output: Float32Array, size: number, rect: Rect, mask: PasteMask, out = new Uint8Array(frame.data.length)): Uint8Array {
   out.set(frame.data);
+  blendInto(out, frame.width, 0, 0, frame, output, size, rect, mask);
+  return out;
+}
+
+/**
+ * Only the mask's box of the composite, as its own RGB image (mouth-patch frames): what
+ * composite() would put there, without copying or encoding the rest of the frame.
+ */
+export function compositePatch(frame: RgbImage, output: Float32Array, size: number, rect: Rect, mask: PasteMask): RgbImage {
+  const width = mask.x1 - mask.x0;
+  const height = mask.y1 - mask.y0;
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const src = ((rect[1] + mask.y0 + y) * frame.width + rect[0] + mask.x0) * 3;
+    out.set(frame.data.subarray(src, src + width * 3), y * width * 3);
+  }
+  // In patch coordinates the frame origin sits at minus the box's position.
+  blendInto(out, width, rect[0] + mask.x0, rect[1] + mask.y0, frame, output, size, rect, mask);
+  return { data: out, width, height };
+}
+
+/** Blends the output into `out` (an image `outWidth` wide whose pixel 0 is frame pixel (ox, oy)). */
+function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, frame: RgbImage, output: Float32Array, size: number, rect: Rect, mask: PasteMask): void {
   const [rx, ry, rw, rh] = rect;
   const plane = size * size;
   const sx = size / rw;
@@ -118,7 +141,8 @@ export function composite(frame: RgbImage, output: Float32Array, size: number, r
     for (let x = mask.x0; x < mask.x1; x++) {
       const a = mask.weights[(y - mask.y0) * bw + (x - mask.x0)]!;
       if (a <= 0) continue;
-      const dst = ((ry + y) * frame.width + rx + x) * 3;
+      const dst = ((ry + y - oy) * outWidth + rx + x - ox) * 3;
+      const src = ((ry + y) * frame.width + rx + x) * 3;
       for (let c = 0; c < 3; c++) {
         let v: number;
         if (identity) {
@@ -137,9 +161,8 @@ export function composite(frame: RgbImage, output: Float32Array, size: number, r
             (output[o + y1 * size + x0]! * (1 - wx) + output[o + y1 * size + x1]! * wx) * wy;
         }
         const g = Math.max(0, Math.min(255, v * 255));
-        out[dst + c] = Math.round(frame.data[dst + c]! * (1 - a) + g * a);
+        out[dst + c] = Math.round(frame.data[src + c]! * (1 - a) + g * a);
       }
     }
   }
-  return out;
 }

@@ -4,7 +4,7 @@
  * sessions or transports: a `RenderSource` supplies the pixels and the model.
  */
 import { encodeJpeg } from "./jpeg.js";
-import { composite, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
+import { composite, compositePatch, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
 import type { LipSyncModel } from "./model.js";
 
 export interface RenderSource {
@@ -32,9 +32,11 @@ export interface StageTimings {
 }
 
 export interface RenderedFrame {
+  /** The whole frame, or only the mouth box when `patch`. */
   image: Uint8Array;
   width: number;
   height: number;
+  patch: boolean;
   /** Where the mouth was pasted, frame pixels (x, y, width, height). */
   mouthRect: Rect;
   timings: StageTimings;
@@ -46,6 +48,8 @@ export interface RenderRequest {
   audio: Float32Array;
   encoding: ImageEncoding;
   quality: number;
+  /** Encode only the mouth box (the client pastes it over the source frame). */
+  patch?: boolean;
   /** performance.now() when the work for this frame began (defaults to now). */
   startedAt?: number;
 }
@@ -58,14 +62,16 @@ export async function renderFrame(source: RenderSource, req: RenderRequest): Pro
   const t2 = performance.now();
   const rect = source.rect(req.index);
   const mask = source.mask(req.index);
-  const pixels = composite(frame, output, source.model.shape.size, rect, mask);
+  const size = source.model.shape.size;
+  const picture = req.patch ? compositePatch(frame, output, size, rect, mask) : { data: composite(frame, output, size, rect, mask), width: frame.width, height: frame.height };
   const t3 = performance.now();
-  const image = req.encoding === "rgb" ? pixels : new Uint8Array(await encodeJpeg(pixels, frame.width, frame.height, req.quality));
+  const image = req.encoding === "rgb" ? picture.data : new Uint8Array(await encodeJpeg(picture.data, picture.width, picture.height, req.quality));
   const t4 = performance.now();
   return {
     image,
-    width: frame.width,
-    height: frame.height,
+    width: picture.width,
+    height: picture.height,
+    patch: Boolean(req.patch),
     mouthRect: [rect[0] + mask.x0, rect[1] + mask.y0, mask.x1 - mask.x0, mask.y1 - mask.y0],
     timings: {
       prepareMs: t1 - t0,

@@ -83,3 +83,34 @@ describe("barge-in", () => {
     runner.close();
   });
 });
+
+describe("mouth patches", () => {
+  it("carry exactly the mouth box of the full frame, far fewer bytes", async () => {
+    const run = async (patch: boolean) => {
+      const runner = new SessionRunner(avatar, { continuous: false, inputRate: 16000, encoding: "rgb", quality: 80, patch, maxQueuedFrames: 100, maxQueuedSeconds: 30, now: () => 0 });
+      runner.pushAudio(tone(0.4));
+      runner.end();
+      const frames = [];
+      for await (const out of runner) {
+        if (out.type === "frame") frames.push(out.frame);
+        if (out.type === "speech-ended") break;
+      }
+      runner.close();
+      return frames;
+    };
+    const full = await run(false);
+    const patches = await run(true);
+    expect(patches.length).toBe(full.length);
+    patches.forEach((p, i) => {
+      const f = full[i]!;
+      const [x0, y0, w, h] = p.mouthRect!;
+      expect(p.patch).toBe(true);
+      expect(p.sourceIndex).toBe(f.sourceIndex);
+      expect([p.width, p.height]).toEqual([w, h]);
+      expect(p.image.length).toBeLessThan(f.image.length / 10);
+      for (const [x, y] of [[0, 0], [w >> 1, h >> 1], [w - 1, h - 1]] as const) {
+        for (let c = 0; c < 3; c++) expect(p.image[(y * w + x) * 3 + c]).toBe(f.image[((y0 + y) * f.width + x0 + x) * 3 + c]);
+      }
+    });
+  });
+});

@@ -17,7 +17,9 @@ import { LipSyncError, asLipSyncError } from "../errors.js";
 import { SpeechSession, type FrameJob, type SegmentBounds } from "./speech-session.js";
 
 export interface OutFrame {
+  /** The whole frame, or only the mouth box when `patch` (paste it at `mouthRect`). */
   image: Uint8Array;
+  patch: boolean;
   encoding: ImageEncoding;
   width: number;
   height: number;
@@ -39,6 +41,8 @@ export interface RunnerOptions {
   inputRate: number;
   encoding: ImageEncoding;
   quality: number;
+  /** Speech frames as mouth patches. */
+  patch?: boolean;
   maxQueuedFrames: number;
   maxQueuedSeconds: number;
   /** Frames of one session in the engine at once. */
@@ -68,7 +72,7 @@ function deferred(): Deferred {
 export class SessionRunner implements AsyncIterable<SessionOutput> {
   readonly session: SpeechSession;
   private readonly avatar: Avatar;
-  private readonly options: Required<Omit<RunnerOptions, "onRendered">> & Pick<RunnerOptions, "onRendered">;
+  private readonly options: Required<Omit<RunnerOptions, "onRendered" | "patch">> & Pick<RunnerOptions, "onRendered" | "patch">;
   private queue: Entry[] = [];
   private wake = deferred();
   private cleared = deferred();
@@ -264,13 +268,13 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
       .then((features) => {
         const audio = new Float32Array(ctx * dim);
         features.forEach((f, k) => audio.set(f, k * dim));
-        return renderFrame(this.avatar, { index: job.sourceIndex, audio, encoding: this.options.encoding, quality: this.options.quality, startedAt: started });
+        return renderFrame(this.avatar, { index: job.sourceIndex, audio, encoding: this.options.encoding, quality: this.options.quality, patch: this.options.patch, startedAt: started });
       })
       .then((r): SessionOutput => {
         if (generation === this.generation) this.options.onRendered?.(r.timings);
         return {
           type: "frame",
-          frame: { image: r.image, encoding: this.options.encoding, width: r.width, height: r.height, sourceIndex: job.sourceIndex, pts: job.pts, kind: "speech", mouthRect: r.mouthRect, timings: r.timings },
+          frame: { image: r.image, patch: r.patch, encoding: this.options.encoding, width: r.width, height: r.height, sourceIndex: job.sourceIndex, pts: job.pts, kind: "speech", mouthRect: r.mouthRect, timings: r.timings },
         };
       })
       .finally(() => {
@@ -294,7 +298,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
         const { width, height } = this.avatar.manifest;
         this.push({
           type: "frame",
-          frame: { image: this.avatar.sourceJpegs[due.sourceIndex]!, encoding: "jpeg", width, height, sourceIndex: due.sourceIndex, pts: due.pts, kind: "idle", mouthRect: undefined, timings: undefined },
+          frame: { image: this.avatar.sourceJpegs[due.sourceIndex]!, patch: false, encoding: "jpeg", width, height, sourceIndex: due.sourceIndex, pts: due.pts, kind: "idle", mouthRect: undefined, timings: undefined },
         }, false);
       }
     };

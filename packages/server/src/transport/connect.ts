@@ -169,7 +169,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         const pcm = format.encoding;
         const session = await app.openSession({
           avatar: config.avatar, sampleRate: format.rate, continuous: config.continuous,
-          encoding: imageEncoding(config.imageFormat), quality: config.quality || app.config.jpegQuality,
+          encoding: imageEncoding(config.imageFormat), quality: config.quality || app.config.jpegQuality, patch: config.mouthPatch,
         });
         const { runner } = session;
         const abort = () => app.closeSession(runner);
@@ -211,7 +211,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         }
       }),
 
-      speakAudio: streaming("SpeakAudio", async function* (req: { avatar: string; audioFormat?: AudioFormat; audio: Uint8Array; imageFormat: ImageFormat; quality: number }, ctx: HandlerContext) {
+      speakAudio: streaming("SpeakAudio", async function* (req: { avatar: string; audioFormat?: AudioFormat; audio: Uint8Array; imageFormat: ImageFormat; quality: number; mouthPatch: boolean }, ctx: HandlerContext) {
         const format = pcmFormat(req.audioFormat, true);
         let samples: Float32Array;
         let rate: number;
@@ -225,6 +225,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         }
         const session = await app.openSession({
           avatar: req.avatar, sampleRate: rate, continuous: false, encoding: imageEncoding(req.imageFormat), quality: req.quality || app.config.jpegQuality,
+          patch: req.mouthPatch,
         });
         const { runner } = session;
         const abort = () => app.closeSession(runner);

@@ -50,7 +50,7 @@ export function renderedFrame(f: RenderedFrame, index: number, encoding: ImageEn
 export function sessionFrame(f: OutFrame): Frame {
   return create(FrameSchema, {
     image: f.image, format: imageFormat(f.encoding), width: f.width, height: f.height, sourceIndex: f.sourceIndex,
-    pts: BigInt(f.pts), kind: f.kind === "speech" ? FrameKind.SPEECH : FrameKind.IDLE,
+    pts: BigInt(f.pts), kind: f.kind === "speech" ? FrameKind.SPEECH : FrameKind.IDLE, patch: f.patch,
     ...(f.mouthRect ? { mouthBox: box(f.mouthRect) } : {}),
     ...(f.timings ? { timings: timings(f.timings) } : {}),
   });

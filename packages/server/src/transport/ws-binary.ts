@@ -102,8 +102,12 @@ export function decodeBinaryRequest(bytes: Uint8Array): BinaryRequest {
   throw invalidArgument(`unknown binary message type 0x${type!.toString(16).padStart(2, "0")}`);
 }
 
+/** Flag bits of a FRAME message's byte 3. */
+export const FLAG_PATCH = 0x01;
+
 export interface BinaryFrame {
   kind: number;
+  patch: boolean;
   encoding: ImageEncoding;
   requestId: number;
   sourceIndex: number;
@@ -121,6 +125,7 @@ export function encodeFrame(f: BinaryFrame): Uint8Array {
   v.setUint8(0, MSG_FRAME);
   v.setUint8(1, f.kind);
   v.setUint8(2, f.encoding === "rgb" ? 2 : 1);
+  v.setUint8(3, f.patch ? FLAG_PATCH : 0);
   v.setUint32(4, f.requestId, true);
   v.setUint32(8, f.sourceIndex, true);
   v.setFloat64(12, f.pts, true);

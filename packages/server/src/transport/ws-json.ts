@@ -15,7 +15,7 @@ export type JsonRequest =
   | { type: "get_video_frame"; avatar: string; frame: number; view: "full" | "crop" | "masked-crop"; requestId: string | undefined }
   | { type: "inference"; avatar: string; frames: number[]; batch: boolean; audio: Uint8Array | undefined; requestId: string | undefined }
   | { type: "switch_to_binary" }
-  | { type: "start"; avatar: string; sampleRate: number; encoding: "s16le" | "f32le"; channels: number; continuous: boolean; quality: number | undefined; binaryFrames: boolean }
+  | { type: "start"; avatar: string; sampleRate: number; encoding: "s16le" | "f32le"; channels: number; continuous: boolean; quality: number | undefined; binaryFrames: boolean; patch: boolean }
   | { type: "audio"; data: Uint8Array }
   | { type: "end" }
   | { type: "clear" }
@@ -97,7 +97,7 @@ export function parseJsonRequest(text: string): JsonRequest {
       return {
         type, avatar: str(o, "avatar"), sampleRate: int(o, "sample_rate"), encoding: encoding === "pcm_s16le" ? "s16le" : "f32le",
         channels: int(o, "channels", 1), continuous: o.continuous === true, quality: o.quality === undefined ? undefined : int(o, "quality"),
-        binaryFrames: frames === "binary",
+        binaryFrames: frames === "binary", patch: o.patch === true,
       };
     }
     case "audio":
@@ -135,7 +135,7 @@ export function inferenceJson(avatar: string, frame: number, f: RenderedFrame, r
 
 export function frameJson(f: OutFrame) {
   return {
-    type: "frame", pts: f.pts, kind: f.kind, source_index: f.sourceIndex, format: f.encoding, width: f.width, height: f.height,
+    type: "frame", pts: f.pts, kind: f.kind, source_index: f.sourceIndex, format: f.encoding, patch: f.patch, width: f.width, height: f.height,
     image: Buffer.from(f.image).toString("base64"), bounds: bounds(f.mouthRect), timings: timingsJson(f.timings),
   };
 }

@@ -135,7 +135,7 @@ class Connection {
           const f = req.audio.byteLength
             ? await this.app.renderWithAudio(req.avatar, req.frame, decodePcm(req.audio, "s16le", 1), "jpeg")
             : (await this.app.renderOwn(req.avatar, [req.frame], "jpeg"))[0]!;
-          this.send(encodeFrame({ kind: KIND_INFERENCE, encoding: "jpeg", requestId: req.requestId, sourceIndex: req.frame, pts: req.frame * SAMPLES_PER_FRAME, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image }));
+          this.send(encodeFrame({ kind: KIND_INFERENCE, patch: false, encoding: "jpeg", requestId: req.requestId, sourceIndex: req.frame, pts: req.frame * SAMPLES_PER_FRAME, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image }));
         }
       } catch (err) {
         const e = asLipSyncError(err);
@@ -189,6 +189,7 @@ class Connection {
     if (req.channels !== 1 && req.channels !== 2) throw invalidArgument(`field "channels" must be 1 or 2`);
     const { id, runner, avatar } = await this.app.openSession({
       avatar: req.avatar, sampleRate: req.sampleRate, continuous: req.continuous, encoding: "jpeg", quality: req.quality ?? this.app.config.jpegQuality,
+      patch: req.patch,
     });
     if (this.ws.readyState !== this.ws.OPEN) {
       this.app.closeSession(runner);
@@ -210,7 +211,7 @@ class Connection {
         const f = out.frame;
         if (f.kind === "idle") this.app.stats.idleFrame();
         await this.sendAsync(s.binaryFrames
-          ? encodeFrame({ kind: f.kind === "speech" ? KIND_SPEECH : KIND_IDLE, encoding: f.encoding, requestId: 0, sourceIndex: f.sourceIndex, pts: f.pts, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image })
+          ? encodeFrame({ kind: f.kind === "speech" ? KIND_SPEECH : KIND_IDLE, patch: f.patch, encoding: f.encoding, requestId: 0, sourceIndex: f.sourceIndex, pts: f.pts, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image })
           : JSON.stringify(frameJson(f)));
       }
       if (this.session === s) {
