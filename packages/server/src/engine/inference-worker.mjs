@@ -13,6 +13,9 @@ import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 
 const sessions = new Map();
+// ONNX Runtime's own logger would print a multi-line error for a missing CUDA provider; the
+// server reports that once, in its own log.
+ort.env.logLevel = "fatal";
 
 async function create(file, device, threads) {
   const options = {
@@ -20,6 +23,7 @@ async function create(file, device, threads) {
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
     executionMode: "sequential",
+    logSeverityLevel: 4,
     // Idle pool threads must not spin: they would take the core JPEG encoding needs.
     extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
   };
