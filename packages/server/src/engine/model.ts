@@ -45,29 +45,37 @@ function checkNames(names: { inputs: string[]; outputs: string[] } | undefined, 
 export class LipSyncModel {
   readonly shape: ModelShape;
   readonly provider: Device;
-  private readonly worker: InferenceWorker;
+  private readonly unetWorker: InferenceWorker;
+  private readonly encoderWorker: InferenceWorker;
   private readonly unetBatcher: Batcher<{ image: Float32Array; audio: Float32Array }, Float32Array>;
   private readonly encoderBatcher: Batcher<Float32Array, Float32Array>;
 
-  private constructor(shape: ModelShape, worker: InferenceWorker, provider: Device, options: ModelOptions) {
+  private constructor(shape: ModelShape, unetWorker: InferenceWorker, encoderWorker: InferenceWorker, provider: Device, options: ModelOptions) {
     this.shape = shape;
-    this.worker = worker;
+    this.unetWorker = unetWorker;
+    this.encoderWorker = encoderWorker;
     this.provider = provider;
     this.unetBatcher = new Batcher((items) => this.runUnet(items), options.maxBatch, options.maxBatchWaitMs);
     this.encoderBatcher = new Batcher((items) => this.runEncoder(items), Math.max(options.maxBatch, 16), options.maxBatchWaitMs);
   }
 
   static async load(unetFile: string, encoderFile: string, shape: ModelShape, options: ModelOptions, logger: Logger): Promise<LipSyncModel> {
-    const { worker, ready } = await InferenceWorker.start({ unet: unetFile, encoder: encoderFile }, options.device, options.threads);
-    if (ready.fallbackReason) logger.warn({ reason: ready.fallbackReason }, "CUDA execution provider unavailable, falling back to CPU");
+    // Two workers: a small encoder run never waits behind a UNet batch, so a frame's audio
+    // feature is ready by the time the next batch forms.
+    const unet = await InferenceWorker.start({ unet: unetFile }, options.device, options.threads);
+    const encoder = await InferenceWorker.start({ encoder: encoderFile }, unet.ready.provider, 1).catch(async (err) => {
+      await unet.worker.close();
+      throw err;
+    });
+    if (unet.ready.fallbackReason) logger.warn({ reason: unet.ready.fallbackReason }, "CUDA execution provider unavailable, falling back to CPU");
     try {
-      checkNames(ready.names.unet, [shape.names.image, shape.names.audio], [shape.names.output], "UNet model");
-      checkNames(ready.names.encoder, [shape.names.mel], [shape.names.feature], "audio encoder model");
+      checkNames(unet.ready.names.unet, [shape.names.image, shape.names.audio], [shape.names.output], "UNet model");
+      checkNames(encoder.ready.names.encoder, [shape.names.mel], [shape.names.feature], "audio encoder model");
     } catch (err) {
-      await worker.close();
+      await Promise.all([unet.worker.close(), encoder.worker.close()]);
       throw err;
     }
-    const model = new LipSyncModel(shape, worker, ready.provider, options);
+    const model = new LipSyncModel(shape, unet.worker, encoder.worker, unet.ready.provider, options);
     // One dry run checks the shapes the manifest states against the model itself.
     try {
       const feature = await model.encode(new Float32Array(shape.melBins * shape.melFrames));
@@ -102,7 +110,7 @@ export class LipSyncModel {
   async close(): Promise<void> {
     this.unetBatcher.close();
     this.encoderBatcher.close();
-    await this.worker.close();
+    await Promise.all([this.unetWorker.close(), this.encoderWorker.close()]);
   }
 
   private async runUnet(items: { image: Float32Array; audio: Float32Array }[]): Promise<Float32Array[]> {
@@ -117,7 +125,7 @@ export class LipSyncModel {
       image.set(item.image, i * imageLen);
       audio.set(item.audio, i * audioLen);
     });
-    const out = await this.worker.run("unet", {
+    const out = await this.unetWorker.run("unet", {
       [names.image]: { data: image, dims: [n, 6, size, size] },
       [names.audio]: { data: audio, dims: [n, audioContext, featureDim] },
     }, names.output);
@@ -131,7 +139,7 @@ export class LipSyncModel {
     const len = melBins * melFrames;
     const mel = new Float32Array(n * len);
     items.forEach((item, i) => mel.set(item, i * len));
-    const out = await this.worker.run("encoder", { [names.mel]: { data: mel, dims: [n, 1, melBins, melFrames] } }, names.feature);
+    const out = await this.encoderWorker.run("encoder", { [names.mel]: { data: mel, dims: [n, 1, melBins, melFrames] } }, names.feature);
     return items.map((_, i) => out.subarray(i * featureDim, (i + 1) * featureDim));
   }
 }
