@@ -19,7 +19,7 @@ import { defaultStaticMounts, REPO_ROOT } from "./static-mounts.js";
 const USAGE = `lipsync - real-time audio-driven lip sync
 
 usage:
-  lipsync serve  [--port 8080] [--host 0.0.0.0] [--avatars DIR]... [--preload NAME]...
+  lipsync serve  [--port 8080] [--host 0.0.0.0] [--avatars DIR]... [--preload NAME]... [--open]
                  [--memory preload|lazy] [--device cpu|cuda] [--tls-cert FILE --tls-key FILE]
                  [--max-batch 8] [--batch-wait-ms 2] [--threads N] [--log-level info]
   lipsync render --avatar NAME --audio FILE.wav --out FILE.mp4 [--avatars DIR]... [--quality 85]
@@ -66,6 +66,7 @@ async function serve(v: Record<string, string | string[] | boolean | undefined>)
   const server = await startServer({ ...options, preloadAvatars: preload, staticMounts: defaultStaticMounts() });
   console.log(`lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`);
   console.log(`open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`);
+  if (v.open) openBrowser(`${server.url}/`);
   let stopping = false;
   const stop = () => {
     if (stopping) process.exit(1);
@@ -74,6 +75,15 @@ async function serve(v: Record<string, string | string[] | boolean | undefined>)
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/** Best effort: a desktop's browser, where there is one (headless machines just print the URL). */
+function openBrowser(url: string): void {
+  const cmd = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
+  if (process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return;
+  const p = spawn(cmd, [url], { stdio: "ignore", detached: true });
+  p.on("error", () => undefined);
+  p.unref();
 }
 
 function run(cmd: string, args: string[]): Promise<void> {
@@ -151,7 +161,7 @@ async function main(): Promise<void> {
       memory: { type: "string" }, device: { type: "string" }, "tls-cert": { type: "string" }, "tls-key": { type: "string" },
       "max-batch": { type: "string" }, "batch-wait-ms": { type: "string" }, threads: { type: "string" }, "log-level": { type: "string" },
       avatar: { type: "string" }, audio: { type: "string" }, out: { type: "string" }, quality: { type: "string" }, frames: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      open: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help || !command || command === "help") {

@@ -2,6 +2,9 @@
 import { mkdtempSync, cpSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { Avatar } from "../src/avatar/avatar.js";
+import { AvatarRegistry } from "../src/avatar/registry.js";
+import { resolveConfig } from "../src/config.js";
 import { silentLogger } from "../src/logger.js";
 import { startServer, type RunningServer, type StartOptions } from "../src/server.js";
 import { MODELS_DIR } from "./reference.js";
@@ -30,4 +33,10 @@ export function speechLikePcm(seconds: number, rate = 16000): Uint8Array {
     v.setInt16(i * 2, Math.round(Math.max(-1, Math.min(1, x * env * 0.3)) * 32767), true);
   }
   return out;
+}
+
+/** The demo avatar loaded directly (no server), with the registry to close afterwards. */
+export async function loadDemo(): Promise<{ registry: AvatarRegistry; avatar: Avatar }> {
+  const registry = new AvatarRegistry(resolveConfig({ avatarRoots: [MODELS_DIR], inferenceThreads: 2 }), silentLogger());
+  return { registry, avatar: await registry.get("demo") };
 }

@@ -9,10 +9,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseWav } from "../src/audio/wav.js";
 import type { Avatar } from "../src/avatar/avatar.js";
-import { AvatarRegistry } from "../src/avatar/registry.js";
-import { resolveConfig } from "../src/config.js";
-import { silentLogger } from "../src/logger.js";
+import type { AvatarRegistry } from "../src/avatar/registry.js";
 import { SessionRunner } from "../src/session/session-runner.js";
+import { loadDemo } from "./harness.js";
 import { MODELS_DIR } from "./reference.js";
 
 interface HeldOut {
@@ -27,8 +26,7 @@ let registry: AvatarRegistry;
 let avatar: Avatar;
 
 beforeAll(async () => {
-  registry = new AvatarRegistry(resolveConfig({ avatarRoots: [MODELS_DIR], inferenceThreads: 2 }), silentLogger());
-  avatar = await registry.get("demo");
+  ({ registry, avatar } = await loadDemo());
 });
 
 afterAll(() => registry.closeAll());

@@ -114,6 +114,44 @@ describe("Speak (bidirectional)", () => {
     expectContinuous(await collect(ok.events), 3200);
   });
 
+  it("keeps two concurrent sessions apart", async () => {
+    const c = createLipSyncClient({ baseUrl: server.url, protocol: "grpc" });
+    const run = async (seconds: number, rate: number) => {
+      const s = c.speak({ avatar: "demo", audio: { encoding: "pcm_s16le", sampleRate: rate } });
+      const pcm = speechLikePcm(seconds, rate);
+      for (let i = 0; i < pcm.length; i += rate / 25) s.pushAudio(pcm.subarray(i, i + rate / 25));
+      s.end();
+      const events = await collect(s.events, (e) => e.type === "playback-finished");
+      s.close();
+      return { events, samples16k: Math.ceil((pcm.length / 2) * 16000 / rate) };
+    };
+    const [a, b] = await Promise.all([run(1.1, 16000), run(0.7, 44100)]);
+    expectContinuous(a.events, a.samples16k);
+    expectContinuous(b.events, b.samples16k);
+  });
+
+  it("refuses a missing format, a second config and an empty message", async () => {
+    const { create } = await import("@bufbuild/protobuf");
+    const { SpeakRequestSchema } = await import("@lipsync/proto");
+    const c = createLipSyncClient({ baseUrl: server.url, protocol: "grpc" });
+    const config = create(SpeakRequestSchema, { message: { case: "config", value: { avatar: "demo", audioFormat: { encoding: 1, sampleRate: 16000, channels: 1 } } } });
+    const call = async (messages: ReturnType<typeof create<typeof SpeakRequestSchema>>[]) => {
+      async function* reqs() {
+        yield* messages;
+      }
+      try {
+        for await (const _ of c.rpc.speak(reqs())) void _;
+        return undefined;
+      } catch (err) {
+        const e = ConnectError.from(err);
+        return { code: e.code, message: e.rawMessage };
+      }
+    };
+    expect(await call([create(SpeakRequestSchema, { message: { case: "config", value: { avatar: "demo" } } })])).toMatchObject({ code: Code.InvalidArgument, message: expect.stringMatching(/audio_format/) });
+    expect(await call([config, config])).toMatchObject({ code: Code.InvalidArgument, message: expect.stringMatching(/only once/) });
+    expect(await call([config, create(SpeakRequestSchema, {})])).toMatchObject({ code: Code.InvalidArgument, message: expect.stringMatching(/empty or unknown/) });
+  });
+
   it("refuses audio before config and an unknown avatar", async () => {
     const { create } = await import("@bufbuild/protobuf");
     const { SpeakRequestSchema } = await import("@lipsync/proto");

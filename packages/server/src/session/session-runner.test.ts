@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MODELS_DIR } from "../../test/reference.js";
+import { loadDemo } from "../../test/harness.js";
 import type { Avatar } from "../avatar/avatar.js";
-import { AvatarRegistry } from "../avatar/registry.js";
-import { resolveConfig } from "../config.js";
-import { silentLogger } from "../logger.js";
+import type { AvatarRegistry } from "../avatar/registry.js";
 import { SessionRunner, type SessionOutput } from "./session-runner.js";
 
 let registry: AvatarRegistry;
 let avatar: Avatar;
 
 beforeAll(async () => {
-  registry = new AvatarRegistry(resolveConfig({ avatarRoots: [MODELS_DIR], inferenceThreads: 2 }), silentLogger());
-  avatar = await registry.get("demo");
+  ({ registry, avatar } = await loadDemo());
 });
 
 afterAll(() => registry.closeAll());
