@@ -86,6 +86,8 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
   private playbackReported = false;
   private playbackPts = 0;
   private awaitingPlayback: SegmentBounds[] = [];
+  /** finish() was called: close once the utterance's frames are out. */
+  private closeWhenDrained = false;
 
   constructor(avatar: Avatar, options: RunnerOptions) {
     this.avatar = avatar;
@@ -169,8 +171,6 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
       this.closeWhenDrained = true;
     }
   }
-
-  private closeWhenDrained = false;
 
   get queuedOutputs(): number {
     return this.queue.length;

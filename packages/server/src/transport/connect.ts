@@ -35,18 +35,28 @@ const VIEWS: Record<SourceView, AppView> = {
   [SourceView.MASKED_CROP]: "masked-crop",
 };
 
-/** The sample format of raw chunks (Speak) or a clip (SpeakAudio, which may also be WAV). */
-function pcmFormat(format: AudioFormat | undefined, allowWav: boolean): { encoding: SampleEncoding | "wav"; rate: number; channels: number } {
+/** The raw PCM format of Speak chunks (and of a SpeakAudio clip that is not WAV). */
+function pcmFormat(format: AudioFormat | undefined): { encoding: SampleEncoding; rate: number; channels: number } {
   if (!format) throw invalidArgument("audio_format is required");
-  if (format.encoding === AudioEncoding.WAV) {
-    if (!allowWav) throw invalidArgument("WAV is accepted by SpeakAudio only; stream raw PCM chunks to Speak");
-    return { encoding: "wav", rate: 0, channels: 0 };
-  }
   const encoding = format.encoding === AudioEncoding.PCM_S16LE ? "s16le" : format.encoding === AudioEncoding.PCM_F32LE ? "f32le" : undefined;
-  if (!encoding) throw invalidArgument("audio_format.encoding must be PCM_S16LE or PCM_F32LE");
+  if (!encoding) {
+    throw invalidArgument(format.encoding === AudioEncoding.WAV
+      ? "WAV is accepted by SpeakAudio only; stream raw PCM chunks to Speak"
+      : "audio_format.encoding must be PCM_S16LE or PCM_F32LE");
+  }
   const channels = format.channels === 0 ? 1 : format.channels;
   if (channels !== 1 && channels !== 2) throw invalidArgument(`audio_format.channels must be 1 or 2, got ${format.channels}`);
   return { encoding, rate: format.sampleRate, channels };
+}
+
+/** A whole SpeakAudio clip as mono samples and its rate. */
+function decodeClip(format: AudioFormat | undefined, audio: Uint8Array): { samples: Float32Array; rate: number } {
+  if (format?.encoding === AudioEncoding.WAV) {
+    const wav = parseWav(audio);
+    return { samples: wav.samples, rate: wav.sampleRate };
+  }
+  const pcm = pcmFormat(format);
+  return { samples: decodePcm(audio, pcm.encoding, pcm.channels), rate: pcm.rate };
 }
 
 function started(id: string, app: LipSyncApp, avatar: Avatar) {
@@ -164,8 +174,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         const first = await iterator.next();
         if (first.done || first.value.message.case !== "config") throw invalidArgument("the first Speak message must be config");
         const config = first.value.message.value;
-        const format = pcmFormat(config.audioFormat, false);
-        if (format.encoding === "wav") throw invalidArgument("unreachable");
+        const format = pcmFormat(config.audioFormat);
         const pcm = format.encoding;
         const session = await app.openSession({
           avatar: config.avatar, sampleRate: format.rate, continuous: config.continuous,
@@ -212,17 +221,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
       }),
 
       speakAudio: streaming("SpeakAudio", async function* (req: { avatar: string; audioFormat?: AudioFormat; audio: Uint8Array; imageFormat: ImageFormat; quality: number; mouthPatch: boolean }, ctx: HandlerContext) {
-        const format = pcmFormat(req.audioFormat, true);
-        let samples: Float32Array;
-        let rate: number;
-        if (format.encoding === "wav") {
-          const wav = parseWav(req.audio);
-          samples = wav.samples;
-          rate = wav.sampleRate;
-        } else {
-          samples = decodePcm(req.audio, format.encoding, format.channels);
-          rate = format.rate;
-        }
+        const { samples, rate } = decodeClip(req.audioFormat, req.audio);
         const session = await app.openSession({
           avatar: req.avatar, sampleRate: rate, continuous: false, encoding: imageEncoding(req.imageFormat), quality: req.quality || app.config.jpegQuality,
           patch: req.mouthPatch,
