@@ -5,6 +5,7 @@
  * frame seen, each frame arrived.
  */
 import { SAMPLES_PER_FRAME } from "./clock.js";
+import { Series } from "./perf.js";
 
 export interface Buffered<T> {
   pts: number;
@@ -71,21 +72,20 @@ export class JitterBuffer<T> {
  * time) need no buffer; late ones set the playout delay.
  */
 export class JitterEstimator {
-  private lateness: number[] = [];
+  private readonly lateness: Series;
 
-  constructor(private readonly window = 200) {}
+  constructor(window = 200) {
+    this.lateness = new Series(window);
+  }
 
   /** Seconds frame k arrived after (first arrival + its pts offset); negative is early. */
   add(lateness: number): void {
-    this.lateness.push(lateness);
-    if (this.lateness.length > this.window) this.lateness.shift();
+    this.lateness.add(lateness);
   }
 
   /** The 95th percentile of recent lateness, seconds (0 if frames keep up). */
   get jitter(): number {
-    if (!this.lateness.length) return 0;
-    const s = [...this.lateness].sort((a, b) => a - b);
-    return Math.max(0, s[Math.min(s.length - 1, Math.floor(0.95 * s.length))]!);
+    return Math.max(0, this.lateness.percentile(0.95));
   }
 
   /** Playout delay for a new utterance: the jitter with margin, within [min, max] seconds. */
@@ -94,6 +94,6 @@ export class JitterEstimator {
   }
 
   reset(): void {
-    this.lateness = [];
+    this.lateness.clear();
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { MelConfig } from "./constants.js";
 import { Fft } from "./fft.js";
+import { SampleWindow } from "./sample-window.js";
 
 function hzToMel(hz: number): number {
   const fSp = 200 / 3;
@@ -67,11 +68,8 @@ export class MelStream {
   private readonly outRe: Float64Array;
   private readonly outIm: Float64Array;
   private readonly magnitude: Float64Array;
-  /** Pre-emphasised samples from absolute index `bufferStart`. */
-  private buffer = new Float64Array(8192);
-  private bufferLength = 0;
-  private bufferStart = 0;
-  private received = 0;
+  /** Pre-emphasised samples. */
+  private readonly samples = new SampleWindow();
   private previous = 0;
   private nextFrame = 0;
   private flushed = false;
@@ -98,7 +96,7 @@ export class MelStream {
     this.append(samples);
     const out: Float32Array[] = [];
     const half = this.config.nFft / 2;
-    while (this.nextFrame * this.config.hopLength + half <= this.received) out.push(this.frame(this.nextFrame++));
+    while (this.nextFrame * this.config.hopLength + half <= this.samples.end) out.push(this.frame(this.nextFrame++));
     return out;
   }
 
@@ -106,7 +104,7 @@ export class MelStream {
   flush(): Float32Array[] {
     if (this.flushed) return [];
     this.flushed = true;
-    const total = 1 + Math.floor(this.received / this.config.hopLength);
+    const total = 1 + Math.floor(this.samples.end / this.config.hopLength);
     const out: Float32Array[] = [];
     while (this.nextFrame < total) out.push(this.frame(this.nextFrame++));
     return out;
@@ -118,37 +116,21 @@ export class MelStream {
   }
 
   private append(samples: Float32Array): void {
-    const half = this.config.nFft / 2;
-    const keepFrom = Math.max(0, this.nextFrame * this.config.hopLength - half);
-    if (keepFrom > this.bufferStart) {
-      const drop = Math.min(keepFrom - this.bufferStart, this.bufferLength);
-      this.buffer.copyWithin(0, drop, this.bufferLength);
-      this.bufferLength -= drop;
-      this.bufferStart += drop;
-    }
-    if (this.bufferLength + samples.length > this.buffer.length) {
-      const grown = new Float64Array(Math.max(this.buffer.length * 2, this.bufferLength + samples.length));
-      grown.set(this.buffer.subarray(0, this.bufferLength));
-      this.buffer = grown;
-    }
+    this.samples.discardBefore(this.nextFrame * this.config.hopLength - this.config.nFft / 2);
     const k = this.config.preemphasis;
+    const emphasised = new Float64Array(samples.length);
     for (let i = 0; i < samples.length; i++) {
-      const x = samples[i]!;
-      this.buffer[this.bufferLength + i] = x - k * this.previous;
-      this.previous = x;
+      emphasised[i] = samples[i]! - k * this.previous;
+      this.previous = samples[i]!;
     }
-    this.bufferLength += samples.length;
-    this.received += samples.length;
+    this.samples.append(emphasised);
   }
 
   private frame(m: number): Float32Array {
     const c = this.config;
     const start = m * c.hopLength - c.nFft / 2;
     for (let n = 0; n < c.nFft; n++) {
-      const abs = start + n;
-      const i = abs - this.bufferStart;
-      const x = abs < 0 || abs >= this.received || i < 0 || i >= this.bufferLength ? 0 : this.buffer[i]!;
-      this.re[n] = x * this.window[n]!;
+      this.re[n] = this.samples.at(start + n) * this.window[n]!;
       this.im[n] = 0;
     }
     this.fft.transform(this.re, this.im, this.outRe, this.outIm);

@@ -8,6 +8,8 @@
  * 12 kHz of a 48 kHz stream, say) is removed rather than folded into speech frequencies.
  */
 
+import { SampleWindow } from "./sample-window.js";
+
 const ZERO_CROSSINGS = 16;
 const KAISER_BETA = 8.6;
 const ROLLOFF = 0.94;
@@ -69,10 +71,8 @@ export class Resampler {
   private readonly num: number;
   private readonly den: number;
   private readonly kernel: Kernel;
-  /** Input samples kept, starting at absolute input index `bufferStart`. */
-  private buffer = new Float64Array(4096);
-  private bufferLength = 0;
-  private bufferStart = 0;
+  /** Input samples a future output can still reach. */
+  private readonly input = new SampleWindow();
   /** Absolute input samples received. */
   private received = 0;
   /** Next output index. */
@@ -119,20 +119,8 @@ export class Resampler {
 
   private append(input: Float32Array): void {
     // Drop input no future output can reach.
-    const keepFrom = Math.max(0, Math.floor((this.next * this.num) / this.den - this.kernel.halfWidth) - 1);
-    if (keepFrom > this.bufferStart) {
-      const drop = Math.min(keepFrom - this.bufferStart, this.bufferLength);
-      this.buffer.copyWithin(0, drop, this.bufferLength);
-      this.bufferLength -= drop;
-      this.bufferStart += drop;
-    }
-    if (this.bufferLength + input.length > this.buffer.length) {
-      const grown = new Float64Array(Math.max(this.buffer.length * 2, this.bufferLength + input.length));
-      grown.set(this.buffer.subarray(0, this.bufferLength));
-      this.buffer = grown;
-    }
-    this.buffer.set(input, this.bufferLength);
-    this.bufferLength += input.length;
+    this.input.discardBefore(Math.floor((this.next * this.num) / this.den - this.kernel.halfWidth) - 1);
+    this.input.append(input);
     this.received += input.length;
   }
 
@@ -150,12 +138,10 @@ export class Resampler {
       const first = Math.ceil(t - halfWidth);
       let acc = 0;
       for (let n = first; n <= last; n++) {
-        const i = n - this.bufferStart;
-        if (i < 0 || i >= this.bufferLength) continue;
         const pos = Math.abs(n - t) * TABLE_RESOLUTION;
         const j = Math.floor(pos);
         const w = pos - j;
-        acc += this.buffer[i]! * (table[j]! * (1 - w) + table[j + 1]! * w);
+        acc += this.input.at(n) * (table[j]! * (1 - w) + table[j + 1]! * w);
       }
       out.push(acc);
       this.next++;
