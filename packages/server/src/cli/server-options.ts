@@ -1,0 +1,46 @@
+/** The options every command that loads avatars shares, and their translation to ServerOptions. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { DEFAULTS, type ServerOptions } from "../config.js";
+import { REPO_ROOT } from "../static-mounts.js";
+import { choiceOption, intOption, listOption, stringOption, UsageError, type OptionSpec, type Values } from "./options.js";
+
+export const AVATAR_OPTIONS: OptionSpec[] = [
+  { name: "avatars", value: "DIR", multiple: true, default: "$LIPSYNC_AVATARS or the repository's models/", description: "a folder whose sub-folders are avatar packages" },
+  { name: "memory", value: "MODE", default: DEFAULTS.memory, description: "preload: decode every source frame at load (fastest); lazy: decode on demand under an LRU bound (least RAM)" },
+  { name: "device", value: "DEV", default: `${DEFAULTS.device} ($LIPSYNC_DEVICE)`, description: "cpu or cuda (ONNX Runtime's CUDA execution provider; see lipsync doctor)" },
+  { name: "threads", value: "N", default: String(DEFAULTS.inferenceThreads), description: "ONNX Runtime intra-op threads per model" },
+  { name: "max-batch", value: "N", default: String(DEFAULTS.maxBatch), description: "most frames in one model run" },
+  { name: "batch-wait-ms", value: "MS", default: String(DEFAULTS.maxBatchWaitMs), description: "longest a frame waits for others to fill a batch" },
+  { name: "log-level", value: "LEVEL", default: `${DEFAULTS.logLevel} ($LOG_LEVEL)`, description: "fatal, error, warn, info, debug or trace" },
+];
+
+/** Avatar roots: --avatars, else $LIPSYNC_AVATARS (colon-separated), else the repository's models/. */
+export function avatarRoots(values: Values): string[] {
+  const given = listOption(values, "avatars");
+  if (given.length) return given.map((r) => path.resolve(r));
+  const env = process.env.LIPSYNC_AVATARS;
+  if (env) return env.split(":").filter(Boolean).map((r) => path.resolve(r));
+  return [path.join(REPO_ROOT, "models")];
+}
+
+export function serverOptions(values: Values): ServerOptions {
+  const device = choiceOption(values, "device", ["cpu", "cuda"] as const) ?? (process.env.LIPSYNC_DEVICE as "cpu" | "cuda" | undefined);
+  if (device !== undefined && device !== "cpu" && device !== "cuda") throw new UsageError(`LIPSYNC_DEVICE must be cpu or cuda, got "${String(device)}"`);
+  const options: ServerOptions = {
+    avatarRoots: avatarRoots(values),
+    memory: choiceOption(values, "memory", ["preload", "lazy"] as const),
+    device,
+    maxBatch: intOption(values, "max-batch", 1, 1024),
+    maxBatchWaitMs: intOption(values, "batch-wait-ms", 0, 1000),
+    inferenceThreads: intOption(values, "threads", 1, 256),
+    logLevel: stringOption(values, "log-level") ?? process.env.LOG_LEVEL,
+  };
+  const cert = stringOption(values, "tls-cert");
+  const key = stringOption(values, "tls-key");
+  if (cert || key) {
+    if (!cert || !key) throw new UsageError("--tls-cert and --tls-key go together");
+    options.tls = { cert: readFileSync(cert), key: readFileSync(key) };
+  }
+  return options;
+}
