@@ -3,14 +3,14 @@
  * audio, speech sessions and statistics. Transports decode a request, call one method here and
  * encode the result; this file knows nothing of gRPC, HTTP or WebSocket.
  */
-import { SAMPLE_RATE, SAMPLES_PER_FRAME, MAX_INPUT_RATE, MIN_INPUT_RATE } from "./audio/constants.js";
-import { FrameWindows } from "./audio/frame-windows.js";
-import { melSpectrogram } from "./audio/mel.js";
+import { SAMPLE_RATE, MAX_INPUT_RATE, MIN_INPUT_RATE } from "./audio/constants.js";
+import { layWindow, SILENCE, windowLength, windowSlots } from "./audio/frontends/feature-window.js";
+import { trackInputs } from "./audio/frontends/inputs.js";
 import type { Avatar } from "./avatar/avatar.js";
 import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
 import { encodeJpeg } from "./engine/jpeg.js";
-import { cropToPlanar, modelInput, type Rect } from "./engine/image-ops.js";
+import { blankBox, cropToPlanar, type Rect } from "./engine/image-ops.js";
 import { renderFrame, type ImageEncoding, type RenderedFrame } from "./engine/renderer.js";
 import { LipSyncError, invalidArgument } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -74,7 +74,7 @@ export class LipSyncApp {
     const m = avatar.manifest;
     return {
       name: avatar.name, loaded: true, frameCount: m.frameCount, fps: m.fps, width: m.width, height: m.height, description: m.description, license: m.license,
-      model: { inputSize: m.model.inputSize, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider },
+      model: { inputSize: m.model.image.size, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider },
       error: undefined,
     };
   }
@@ -89,7 +89,8 @@ export class LipSyncApp {
 
   async getAvatar(name: string): Promise<{ summary: AvatarSummary; cropBoxes: Rect[]; mouthBox: Rect }> {
     const avatar = await this.registry.get(name);
-    const [x0, y0, x1, y1] = avatar.manifest.mouthBox;
+    // The paste region, in model-input pixels.
+    const [x0, y0, x1, y1] = avatar.manifest.model.image.paste;
     return { summary: this.summary(avatar), cropBoxes: avatar.manifest.cropBoxes, mouthBox: [x0, y0, x1 - x0, y1 - y0] };
   }
 
@@ -116,8 +117,10 @@ export class LipSyncApp {
     }
     const frame = await avatar.frame(index);
     if (view === "full") return { image: frame.data, width: frame.width, height: frame.height, cropRect: rect };
-    const size = avatar.manifest.model.inputSize;
-    const planar = view === "crop" ? cropToPlanar(frame, rect, size) : modelInput(cropToPlanar(frame, rect, size), size, avatar.manifest.mouthBox).subarray(3 * size * size);
+    const geometry = avatar.manifest.model.image;
+    const size = geometry.size;
+    const crop = cropToPlanar(frame, rect, geometry);
+    const planar = view === "crop" ? crop : blankBox(crop, size, geometry.mask);
     const rgb = new Uint8Array(size * size * 3);
     for (let i = 0; i < size * size; i++) {
       for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(planar[c * size * size + i]! * 255);
@@ -133,9 +136,10 @@ export class LipSyncApp {
     }
     const avatar = await this.registry.get(name);
     for (const i of indices) avatar.checkIndex(i);
-    const own = avatar.ownAudio;
-    if (!own) throw new LipSyncError("failed_precondition", `avatar "${name}" has no audio track of its own; use Speak`);
-    const frames = await Promise.all(indices.map((i) => renderFrame(avatar, { index: i, audio: own[i]!, encoding, quality: checkQuality(quality) })));
+    if (!avatar.ownFeatures) throw new LipSyncError("failed_precondition", `avatar "${name}" has no audio track of its own; use Speak`);
+    const frames = await Promise.all(indices.map(async (i) => ({
+      ...(await renderFrame(avatar, { index: i, audio: avatar.ownWindow(i)!, encoding, quality: checkQuality(quality) })), pts: i * avatar.samplesPerFrame,
+    })));
     for (const f of frames) this.stats.rendered(f.timings);
     return frames;
   }
@@ -147,18 +151,17 @@ export class LipSyncApp {
   async renderWithAudio(name: string, index: number, samples: Float32Array, encoding: ImageEncoding, quality = this.config.jpegQuality): Promise<RenderedFrame> {
     const avatar = await this.registry.get(name);
     avatar.checkIndex(index);
-    if (samples.length < SAMPLES_PER_FRAME) throw invalidArgument(`audio override must hold at least ${SAMPLES_PER_FRAME} samples (one frame at ${SAMPLE_RATE} Hz)`);
-    const { mel, audioContext, audioFeatureDim } = avatar.manifest.model;
-    const windows = new FrameWindows(mel);
-    windows.add(melSpectrogram(samples, mel));
-    windows.end();
-    const centre = Math.floor(Math.ceil(samples.length / SAMPLES_PER_FRAME) / 2);
-    const audio = new Float32Array(audioContext * audioFeatureDim);
-    await Promise.all(Array.from({ length: audioContext }, async (_, k) => {
-      const j = centre - audioContext + 1 + k;
-      audio.set(j < 0 ? avatar.silenceFeature : (await avatar.model.encode(windows.window(j))).value, k * audioFeatureDim);
-    }));
-    const frame = await renderFrame(avatar, { index, audio, encoding, quality: checkQuality(quality) });
+    const spf = avatar.samplesPerFrame;
+    if (samples.length < spf) throw invalidArgument(`audio override must hold at least ${spf} samples (one frame at ${SAMPLE_RATE} Hz)`);
+    const { frontEnd, window, featureDim } = avatar.manifest.model.audio;
+    if (frontEnd.kind === "none") throw new LipSyncError("failed_precondition", `avatar "${name}" has no live audio front end (precomputed features only)`);
+    const count = Math.ceil(samples.length / spf);
+    const centre = Math.floor(count / 2);
+    const inputs = trackInputs(frontEnd, spf, samples, count);
+    const slots = windowSlots(window, centre, count);
+    const features = await Promise.all(slots.map(async (k) => (k >= 0 ? (await avatar.model.encode(inputs[k]!)).value : k === SILENCE ? avatar.silenceFeature : undefined)));
+    const audio = layWindow(features, featureDim, new Float32Array(windowLength(window) * featureDim));
+    const frame = { ...(await renderFrame(avatar, { index, audio, encoding, quality: checkQuality(quality) })), pts: index * spf };
     this.stats.rendered(frame.timings);
     return frame;
   }
@@ -172,6 +175,9 @@ export class LipSyncApp {
       throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions`);
     }
     const avatar = await this.registry.get(config.avatar);
+    if (avatar.manifest.model.audio.frontEnd.kind === "none") {
+      throw new LipSyncError("failed_precondition", `avatar "${avatar.name}" has no live audio front end (only precomputed features of its own track): it renders with RenderFrame, not Speak`);
+    }
     const runner = new SessionRunner(avatar, {
       continuous: config.continuous,
       inputRate: config.sampleRate,

@@ -9,7 +9,8 @@
  * accumulates in the session; past `maxQueuedSeconds` of it, pushAudio fails with
  * RESOURCE_EXHAUSTED. Speech frames are never dropped silently.
  */
-import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { SAMPLE_RATE } from "../audio/constants.js";
+import { layWindow, SILENCE, windowLength, windowSlots } from "../audio/frontends/feature-window.js";
 import type { Avatar } from "../avatar/avatar.js";
 import { renderFrame, type ImageEncoding, type StageTimings } from "../engine/renderer.js";
 import type { Rect } from "../engine/image-ops.js";
@@ -93,7 +94,10 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     this.avatar = avatar;
     this.options = { maxInFlight: 16, now: () => performance.now(), ...options };
     this.session = new SpeechSession(
-      { frameCount: avatar.frameCount, mel: avatar.manifest.model.mel, inputRate: options.inputRate, continuous: options.continuous },
+      {
+        frameCount: avatar.frameCount, samplesPerFrame: avatar.samplesPerFrame, frontEnd: avatar.manifest.model.audio.frontEnd,
+        window: avatar.manifest.model.audio.window, inputRate: options.inputRate, continuous: options.continuous,
+      },
       this.options.now(),
     );
     this.scheduleIdle();
@@ -200,7 +204,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
       if (this.queue[0] !== head) continue; // dropped by a clear while we waited
       this.queue.shift();
       if (value === undefined || (head.speech && head.generation !== this.generation)) continue;
-      if (value.type === "frame") this.sentEndPts = value.frame.pts + SAMPLES_PER_FRAME;
+      if (value.type === "frame") this.sentEndPts = value.frame.pts + this.avatar.samplesPerFrame;
       this.pump();
       yield value;
     }
@@ -245,29 +249,26 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     }
   }
 
-  private feature(frame: number, window?: Float32Array): Promise<Float32Array> {
-    if (frame < 0) return Promise.resolve(this.avatar.silenceFeature);
-    let f = this.features.get(frame);
-    if (!f && window) {
-      f = this.avatar.model.encode(window).then((r) => r.value);
-      this.features.set(frame, f);
-    }
-    return f ?? Promise.reject(new Error(`missing feature of frame ${frame}`));
+  /** A window slot's feature: an encoded frame of this utterance, or padding. */
+  private feature(slot: number): Promise<Float32Array | undefined> {
+    if (slot === SILENCE) return Promise.resolve(this.avatar.silenceFeature);
+    if (slot < 0) return Promise.resolve(undefined);
+    return this.features.get(slot) ?? Promise.reject(new Error(`missing feature of frame ${slot}`));
   }
 
   private render(job: FrameJob): void {
     const started = this.options.now();
     const generation = this.generation;
-    const ctx = this.avatar.manifest.model.audioContext;
-    const dim = this.avatar.manifest.model.audioFeatureDim;
-    this.feature(job.frame, job.window);
-    const context = Promise.all(Array.from({ length: ctx }, (_, k) => this.feature(job.frame - ctx + 1 + k)));
-    this.features.delete(job.frame - ctx + 1);
+    const { window, featureDim } = this.avatar.manifest.model.audio;
+    // Each frame's encoder input comes once, with the first job whose window reaches it.
+    for (const { frame, input } of job.inputs) this.features.set(frame, this.avatar.model.encode(input).then((r) => r.value));
+    const context = Promise.all(windowSlots(window, job.frame, job.count).map((slot) => this.feature(slot)));
+    // No later frame's window reaches back past its own first slot.
+    for (const k of [...this.features.keys()]) if (k < job.frame + 1 + window.first) this.features.delete(k);
     this.inFlight++;
     const value = context
       .then((features) => {
-        const audio = new Float32Array(ctx * dim);
-        features.forEach((f, k) => audio.set(f, k * dim));
+        const audio = layWindow(features, featureDim, new Float32Array(windowLength(window) * featureDim));
         return renderFrame(this.avatar, { index: job.sourceIndex, audio, encoding: this.options.encoding, quality: this.options.quality, patch: this.options.patch, startedAt: started });
       })
       .then((r): SessionOutput => {

@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MEL, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { DEFAULT_MEL, defaultMelTiming, SAMPLES_PER_FRAME } from "../audio/constants.js";
 import { idleIndex, SpeechSession, type FrameJob } from "./speech-session.js";
 
+/** The demo model's audio: mel windows 8 frames back, a past-only context of 8 features. */
 function session(inputRate: number, continuous = false, now = 0) {
-  return new SpeechSession({ frameCount: 125, mel: DEFAULT_MEL, inputRate, continuous }, now);
+  return new SpeechSession({
+    frameCount: 125, samplesPerFrame: SAMPLES_PER_FRAME, frontEnd: { kind: "mel", mel: DEFAULT_MEL, timing: defaultMelTiming(DEFAULT_MEL) },
+    window: { first: -7, last: 0, padding: "silence" }, inputRate, continuous,
+  }, now);
 }
 
 /** Pushes `seconds` of audio at `rate` in chunks of `chunkMs`, ends, and collects every job. */
@@ -43,7 +47,11 @@ describe("pts continuity", () => {
     const a = run(44100, 0.8, 1).jobs;
     const b = run(44100, 0.8, 1000).jobs;
     expect(a.length).toBe(b.length);
-    a.forEach((j, i) => expect(Array.from(j.window)).toEqual(Array.from(b[i]!.window)));
+    a.forEach((j, i) => {
+      // A past-only window: each job brings exactly its own frame's mel window.
+      expect(j.inputs.map((x) => x.frame)).toEqual([i]);
+      expect(Array.from(j.inputs[0]!.input)).toEqual(Array.from(b[i]!.inputs[0]!.input));
+    });
   });
 
   it("holds a frame back until its lookahead has arrived", () => {

@@ -4,15 +4,19 @@
  * so every rule here is testable with plain calls.
  *
  * The session clock counts samples at 16 kHz from the session start; a frame's pts is the first
- * sample it shows, always a multiple of 640. An utterance (segment) starts at a frame boundary
- * and its N resampled samples become exactly ceil(N / 640) frames, pts stepping by 640, so
- * audio and video cannot drift. The idle loop is a ping-pong walk indexed by pts / 640: a
- * player that loops idle frames on the same clock is already showing the frame speech starts
- * from, so there is no jump.
+ * sample it shows, always a multiple of the avatar's samples per frame (spf: 640 at 25 fps, 800
+ * at 20). An utterance (segment) starts at a frame boundary and its N resampled samples become
+ * exactly ceil(N / spf) frames, pts stepping by spf, so audio and video cannot drift. The idle
+ * loop is a ping-pong walk indexed by pts / spf: a player that loops idle frames on the same
+ * clock is already showing the frame speech starts from, so there is no jump.
+ *
+ * A frame's job is handed out once its own samples and its whole audio window have arrived: the
+ * encoder inputs of frames up to j + window.last (the front end's lookahead on top), or the
+ * utterance has ended. Each encoder input is handed out once, with the first job that needs it.
  */
-import { framesForSamples, samplesNeeded, SAMPLE_RATE, SAMPLES_PER_FRAME, type MelConfig } from "../audio/constants.js";
-import { FrameWindows } from "../audio/frame-windows.js";
-import { MelStream } from "../audio/mel.js";
+import { framesForSamples, SAMPLE_RATE } from "../audio/constants.js";
+import { openInputs } from "../audio/frontends/inputs.js";
+import type { EncoderInputStream, FrontEndSpec, WindowSpec } from "../audio/frontends/types.js";
 import { Resampler } from "../audio/resampler.js";
 
 export interface FrameJob {
@@ -21,8 +25,10 @@ export interface FrameJob {
   frame: number;
   pts: number;
   sourceIndex: number;
-  /** The frame's mel window [n_mels * window_frames]. */
-  window: Float32Array;
+  /** Encoder inputs of frames not handed out before (this frame's window needs them). */
+  inputs: { frame: number; input: Float32Array }[];
+  /** The utterance's frame count once it has ended (window slots past it are padding). */
+  count: number | undefined;
 }
 
 export interface SegmentBounds {
@@ -35,19 +41,23 @@ interface Segment {
   id: number;
   startPts: number;
   resampler: Resampler;
-  mel: MelStream;
-  windows: FrameWindows;
+  inputs: EncoderInputStream;
   /** 16 kHz samples received. */
   samples: number;
   /** Next frame index to hand out as a job. */
   nextFrame: number;
+  /** Next frame whose encoder input has not been handed out. */
+  nextInput: number;
   ended: boolean;
 }
 
 export interface SessionSettings {
   /** Source frames in the avatar's idle footage. */
   frameCount: number;
-  mel: MelConfig;
+  /** 16 kHz samples per video frame (the avatar's fps). */
+  samplesPerFrame: number;
+  frontEnd: FrontEndSpec;
+  window: WindowSpec;
   /** Sample rate of the audio pushed. */
   inputRate: number;
   /** Emit paced idle frames between utterances. */
@@ -73,8 +83,12 @@ export class SpeechSession {
   private anchorPts = 0;
   private readonly startMs: number;
 
+  private readonly spf: number;
+
   constructor(settings: SessionSettings, now: number) {
+    if (settings.frontEnd.kind === "none") throw new Error("a speech session needs a live audio front end");
     this.settings = settings;
+    this.spf = settings.samplesPerFrame;
     this.startMs = now;
     this.anchorMs = now;
   }
@@ -87,7 +101,7 @@ export class SpeechSession {
   /** 16 kHz samples received for the current utterance and not yet turned into jobs. */
   get queuedSamples(): number {
     const s = this.segment;
-    return s ? Math.max(0, s.samples - s.nextFrame * SAMPLES_PER_FRAME) : 0;
+    return s ? Math.max(0, s.samples - s.nextFrame * this.spf) : 0;
   }
 
   /**
@@ -110,8 +124,7 @@ export class SpeechSession {
     const s = this.segment;
     if (!s || s.ended) return;
     this.feed(s, s.resampler.flush());
-    s.windows.add(s.mel.flush());
-    s.windows.end();
+    s.inputs.end();
     s.ended = true;
   }
 
@@ -120,17 +133,21 @@ export class SpeechSession {
     const s = this.segment;
     const jobs: FrameJob[] = [];
     if (!s) return jobs;
-    const total = s.ended ? framesForSamples(s.samples) : Number.POSITIVE_INFINITY;
+    const total = s.ended ? framesForSamples(s.samples, this.spf) : Number.POSITIVE_INFINITY;
     while (jobs.length < max && s.nextFrame < total) {
       const j = s.nextFrame;
-      // A frame needs its own 640 samples and the lookahead its window reads.
-      const haveOwn = s.ended || s.samples >= (j + 1) * SAMPLES_PER_FRAME;
-      const haveWindow = s.ended || s.samples >= samplesNeeded(this.settings.mel, j);
-      if (!haveOwn || !haveWindow || !s.windows.ready(j)) break;
-      const pts = s.startPts + j * SAMPLES_PER_FRAME;
-      jobs.push({ segment: s.id, frame: j, pts, sourceIndex: idleIndex(pts / SAMPLES_PER_FRAME, this.settings.frameCount), window: s.windows.window(j) });
+      // A frame needs its own samples and the encoder inputs of its window's last frame.
+      if (!s.ended && s.samples < (j + 1) * this.spf) break;
+      const lastInput = Math.min(j + this.settings.window.last, total - 1);
+      let ready = true;
+      for (let k = s.nextInput; k <= lastInput && ready; k++) ready = s.inputs.ready(k);
+      if (!ready) break;
+      const inputs: FrameJob["inputs"] = [];
+      for (; s.nextInput <= lastInput; s.nextInput++) inputs.push({ frame: s.nextInput, input: s.inputs.input(s.nextInput) });
+      const pts = s.startPts + j * this.spf;
+      jobs.push({ segment: s.id, frame: j, pts, sourceIndex: idleIndex(pts / this.spf, this.settings.frameCount), inputs, count: s.ended ? total : undefined });
       s.nextFrame++;
-      s.windows.discardBefore(s.nextFrame);
+      s.inputs.discardBefore(s.nextInput);
     }
     return jobs;
   }
@@ -141,8 +158,8 @@ export class SpeechSession {
    */
   finishIfDone(now: number): SegmentBounds | undefined {
     const s = this.segment;
-    if (!s || !s.ended || s.nextFrame < framesForSamples(s.samples)) return undefined;
-    const endPts = s.startPts + s.nextFrame * SAMPLES_PER_FRAME;
+    if (!s || !s.ended || s.nextFrame < framesForSamples(s.samples, this.spf)) return undefined;
+    const endPts = s.startPts + s.nextFrame * this.spf;
     this.segment = undefined;
     this.nextPts = endPts;
     this.reanchor(now, endPts);
@@ -157,7 +174,7 @@ export class SpeechSession {
     const s = this.segment;
     if (!s) return undefined;
     this.segment = undefined;
-    const endPts = Math.max(s.startPts, Math.min(sentEndPts, s.startPts + s.nextFrame * SAMPLES_PER_FRAME));
+    const endPts = Math.max(s.startPts, Math.min(sentEndPts, s.startPts + s.nextFrame * this.spf));
     this.nextPts = endPts;
     this.reanchor(now, endPts);
     return { segment: s.id, startPts: s.startPts, endPts };
@@ -171,14 +188,15 @@ export class SpeechSession {
   idleDue(now: number): { pts: number; sourceIndex: number } | undefined {
     if (!this.settings.continuous || this.segment) return undefined;
     if (now < this.dueMs(this.nextPts)) return undefined;
-    if (now - this.dueMs(this.nextPts) > 2 * 40) {
-      const behind = Math.floor((now - this.dueMs(this.nextPts)) / 40);
-      this.nextPts += behind * SAMPLES_PER_FRAME;
+    const frameMs = (this.spf / SAMPLE_RATE) * 1000;
+    if (now - this.dueMs(this.nextPts) > 2 * frameMs) {
+      const behind = Math.floor((now - this.dueMs(this.nextPts)) / frameMs);
+      this.nextPts += behind * this.spf;
       this.reanchor(now, this.nextPts);
     }
     const pts = this.nextPts;
-    this.nextPts += SAMPLES_PER_FRAME;
-    return { pts, sourceIndex: idleIndex(pts / SAMPLES_PER_FRAME, this.settings.frameCount) };
+    this.nextPts += this.spf;
+    return { pts, sourceIndex: idleIndex(pts / this.spf, this.settings.frameCount) };
   }
 
   /** Wall time (ms) at which the next idle frame is due, for the driver's timer. */
@@ -202,16 +220,16 @@ export class SpeechSession {
     let start = this.nextPts;
     if (!this.settings.continuous) {
       const wallPts = ((now - this.startMs) / 1000) * SAMPLE_RATE;
-      start = Math.max(start, Math.ceil(wallPts / SAMPLES_PER_FRAME) * SAMPLES_PER_FRAME);
+      start = Math.max(start, Math.ceil(wallPts / this.spf) * this.spf);
     }
     this.segment = {
       id: ++this.segmentCount,
       startPts: start,
       resampler: new Resampler(this.settings.inputRate, SAMPLE_RATE),
-      mel: new MelStream(this.settings.mel),
-      windows: new FrameWindows(this.settings.mel),
+      inputs: openInputs(this.settings.frontEnd, this.spf)!,
       samples: 0,
       nextFrame: 0,
+      nextInput: 0,
       ended: false,
     };
     return start;
@@ -220,6 +238,6 @@ export class SpeechSession {
   private feed(s: Segment, samples: Float32Array): void {
     if (samples.length === 0) return;
     s.samples += samples.length;
-    s.windows.add(s.mel.push(samples));
+    s.inputs.push(samples);
   }
 }

@@ -11,7 +11,7 @@ import {
   type AudioFormat, type Frame, type SpeakAudioResponse, type SpeakRequest, type SpeakResponse, type StreamRenderRequest,
 } from "@lipsync/proto";
 import type { LipSyncApp, SourceView as AppView } from "../app.js";
-import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { SAMPLE_RATE } from "../audio/constants.js";
 import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
 import { parseWav } from "../audio/wav.js";
 import type { Avatar } from "../avatar/avatar.js";
@@ -60,7 +60,7 @@ function decodeClip(format: AudioFormat | undefined, audio: Uint8Array): { sampl
 }
 
 function started(id: string, app: LipSyncApp, avatar: Avatar) {
-  return create(SessionStartedSchema, { sessionId: id, avatar: avatarInfo(app.summary(avatar)), samplesPerFrame: SAMPLES_PER_FRAME, clockRate: SAMPLE_RATE });
+  return create(SessionStartedSchema, { sessionId: id, avatar: avatarInfo(app.summary(avatar)), samplesPerFrame: avatar.samplesPerFrame, clockRate: SAMPLE_RATE });
 }
 
 function speakResponse(out: SessionOutput): SpeakResponse {

@@ -39,11 +39,11 @@ function timings(t: StageTimings) {
   });
 }
 
-/** A frame rendered from the avatar's own audio: pts is its index on the track's clock. */
+/** A frame rendered from the avatar's own audio: pts is its index on the track's clock (index * samples per frame). */
 export function renderedFrame(f: RenderedFrame, index: number, encoding: ImageEncoding): Frame {
   return create(FrameSchema, {
     image: f.image, format: imageFormat(encoding), width: f.width, height: f.height, sourceIndex: index,
-    pts: BigInt(index * 640), kind: FrameKind.SPEECH, mouthBox: box(f.mouthRect), timings: timings(f.timings),
+    pts: BigInt(f.pts ?? 0), kind: FrameKind.SPEECH, mouthBox: box(f.mouthRect), timings: timings(f.timings),
   });
 }
 
