@@ -74,7 +74,8 @@ def write_wav(path: str, samples: np.ndarray) -> None:
 def write_frames_and_landmarks(out: str, n: int) -> None:
     """The demo avatar's first n frames as full_body_img/{i}.jpg, and 110-point .lms files whose
     points 1, 31 and 52 frame a lower-face crop a little wider than the demo's mouth box."""
-    manifest = json.load(open(os.path.join(DEMO, "manifest.json")))
+    with open(os.path.join(DEMO, "manifest.json")) as f:
+        manifest = json.load(f)
     os.makedirs(os.path.join(out, "full_body_img"), exist_ok=True)
     os.makedirs(os.path.join(out, "landmarks"), exist_ok=True)
     rng = np.random.default_rng(5)

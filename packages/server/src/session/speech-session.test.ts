@@ -124,3 +124,46 @@ describe("idle pacing", () => {
     expect([0, 1, 123, 124, 125, 126, 247, 248, 249].map((k) => idleIndex(k, 125))).toEqual([0, 1, 123, 124, 123, 122, 1, 0, 1]);
   });
 });
+
+describe("other frame rates and centred windows", () => {
+  /** Ultralight-like: 20 fps, a waveform window of 1000 samples from 200 before the frame, window -4 .. +3. */
+  function centred(inputRate = 16000) {
+    return new SpeechSession({
+      frameCount: 40, samplesPerFrame: 800, frontEnd: { kind: "waveform", windowSamples: 1000, offsetSamples: -200 },
+      window: { first: -4, last: 3, padding: "zero" }, inputRate, continuous: false,
+    }, 0);
+  }
+
+  it("steps pts by 800 at 20 fps and makes ceil(N / 800) frames", () => {
+    const s = centred(24000);
+    const jobs: FrameJob[] = [];
+    s.pushAudio(new Float32Array(24000 * 1.23), 0);
+    jobs.push(...s.takeJobs(1000));
+    s.end();
+    jobs.push(...s.takeJobs(1000));
+    const samples = Math.ceil(16000 * 1.23);
+    expect(jobs).toHaveLength(Math.ceil(samples / 800));
+    jobs.forEach((j, i) => expect(j.pts).toBe(i * 800));
+    expect(s.finishIfDone(0)).toMatchObject({ startPts: 0, endPts: jobs.length * 800 });
+  });
+
+  it("holds frame j until frame j + 3's window has arrived, and hands each input out once", () => {
+    const s = centred();
+    // Frame 3's window ends at 3 * 800 - 200 + 1000 = 3200 samples.
+    s.pushAudio(new Float32Array(3199), 0);
+    expect(s.takeJobs(10)).toHaveLength(0);
+    s.pushAudio(new Float32Array(1), 0);
+    const [first, ...rest] = s.takeJobs(10);
+    expect(rest).toHaveLength(0);
+    expect(first!.inputs.map((x) => x.frame)).toEqual([0, 1, 2, 3]);
+    expect(first!.count).toBeUndefined();
+    s.pushAudio(new Float32Array(800), 0);
+    expect(s.takeJobs(10).map((j) => j.inputs.map((x) => x.frame))).toEqual([[4]]);
+    s.end();
+    const tail = s.takeJobs(10);
+    // 4000 samples: 5 frames, every input already handed out; the count bounds the windows.
+    expect(tail.map((j) => j.frame)).toEqual([2, 3, 4]);
+    expect(tail.flatMap((j) => j.inputs)).toEqual([]);
+    expect(tail.every((j) => j.count === 5)).toBe(true);
+  });
+});
