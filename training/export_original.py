@@ -41,12 +41,18 @@ def load_state(path: str) -> dict:
     return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
-def export_unet(net: O.LipSyncUNet, path: str, dynamic_batch: bool = False) -> None:
-    """ONNX with inputs "input" [B, 6, S, S] and "audio" [B, ...], output "output" [B, 3, S, S]."""
+def export_unet(net: O.LipSyncUNet, path: str, dynamic_batch: bool = False, dynamic_size: bool = False) -> None:
+    """ONNX with inputs "input" [B, 6, S, S] and "audio" [B, ...], output "output" [B, 3, S, S].
+    `dynamic_size` leaves the image sides open (the tests use it to reach a shape error inside
+    the graph)."""
     size = O.FAMILIES[net.family][0]
     image = torch.zeros(1, 6, size, size)
     audio = torch.zeros(1, *O.AUDIO[(net.family, net.mode)][0])
-    axes = {"input": {0: "batch"}, "audio": {0: "batch"}, "output": {0: "batch"}} if dynamic_batch else None
+    axes = None
+    if dynamic_batch or dynamic_size:
+        sides = {2: "height", 3: "width"} if dynamic_size else {}
+        batch = {0: "batch"} if dynamic_batch else {}
+        axes = {"input": {**batch, **sides}, "audio": dict(batch), "output": {**batch, **sides}}
     with torch.no_grad():
         torch.onnx.export(net.eval(), (image, audio), path, input_names=["input", "audio"], output_names=["output"],
                           opset_version=UNET_OPSET, dynamic_axes=axes)

@@ -12,6 +12,7 @@ audio and precomputed features laid out as the originals' preprocessing leaves t
     OUT/ultralight/      Ultralight-Digital-Human, "wenet" mode, 20 fps, mobile width
         full_body_img/  landmarks/  aud.wav  aud_wenet.npy
         unet.onnx            dynamic batch, "audio" [B, 128, 16, 32]
+        unet_any_size.onnx   the same with open image sides (fails inside the graph at 320 px)
         audio_encoder.onnx   a WeNet-shaped stand-in: 10960 samples -> [16, 512] (+ audio_encoder.json)
     OUT/synctalk-full/   (--full) SyncTalk_2D "ave" at full width, dynamic batch, for benchmarks
 
@@ -68,7 +69,9 @@ def write_wav(path: str, samples: np.ndarray) -> None:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(16000)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        # Exact for samples read from 16-bit PCM (k / 32768), so the features computed from
+        # `samples` are those of the file.
+        w.writeframes(np.clip(np.round(samples * 32768), -32768, 32767).astype("<i2").tobytes())
 
 
 def write_frames_and_landmarks(out: str, n: int) -> None:
@@ -149,6 +152,7 @@ def ultralight(out: str, frames: int) -> None:
     X.export_waveform_encoder(encoder, out, WENET_WINDOW, 0, (16, 512))
     net = O.randomize(O.LipSyncUNet("ultralight", "wenet", O.MOBILE), 14, O.example_inputs("ultralight", "wenet"))
     X.export_unet(net, os.path.join(out, "unet.onnx"), dynamic_batch=True)
+    X.export_unet(net, os.path.join(out, "unet_any_size.onnx"), dynamic_batch=True, dynamic_size=True)
 
 
 def main(argv=None):
