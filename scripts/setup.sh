@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--system" ]]; then
-  pkgs=(ffmpeg chromium python3 python3-numpy python3-skimage python3-pil)
+  pkgs=(ffmpeg chromium python3 python3-numpy python3-skimage python3-pil python3-torch python3-onnx)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
