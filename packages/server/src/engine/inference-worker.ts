@@ -29,7 +29,9 @@ export interface WorkerReady {
  */
 export function ortMessage(message: string | undefined): string {
   const line = String(message ?? "unknown error").split("\n")[0]!.replace(/Load model from .* failed:/, "Load model failed: ");
-  const clean = line.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'"]+)+[\\/]?/g, "$1<file>").replace(/\s+/g, " ").trim();
+  // Graph node names (Name:'/audio_model/Concat') look like paths but say where the graph failed.
+  const clean = line.split(/(Name:'[^']*')/).map((part, i) => (i % 2 ? part : part.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'"]+)+[\\/]?/g, "$1<file>")))
+    .join("").replace(/\s+/g, " ").trim();
   return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
 }
 

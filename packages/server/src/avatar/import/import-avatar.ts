@@ -180,7 +180,7 @@ export async function importAvatar(o: ImportOptions, logger: Logger): Promise<Im
       format: FORMAT,
       format_version: 2,
       name: o.name,
-      description: o.description ?? `Imported from a ${family.label} dataset (${ds.preset.mode} audio features).`,
+      description: o.description ?? `Imported from ${family.label} data (${ds.preset.mode} audio features).`,
       fps,
       frame_count: frames.count,
       width: frames.width,

@@ -160,7 +160,8 @@ export type Frame = Message<"lipsync.v1.Frame"> & {
 
   /**
    * Presentation time: the first audio sample this frame shows, counted in samples of the
-   * 16 kHz session clock. Consecutive frames of a session differ by exactly 640.
+   * 16 kHz session clock. Consecutive frames of a session differ by exactly samples_per_frame
+   * (640 at 25 fps).
    *
    * @generated from field: int64 pts = 6;
    */
@@ -274,7 +275,7 @@ export type AvatarInfo = Message<"lipsync.v1.AvatarInfo"> & {
   frameCount: number;
 
   /**
-   * Frames per second (always 25 in format version 1).
+   * Frames per second (25 in format version 1; any divisor of 16000 in version 2).
    *
    * @generated from field: uint32 fps = 4;
    */
@@ -408,7 +409,7 @@ export type GetAvatarResponse = Message<"lipsync.v1.GetAvatarResponse"> & {
   cropBoxes: Box[];
 
   /**
-   * The region of the crop the mouth may change, in crop pixels.
+   * The region of the model input the output is pasted from, in model-input pixels.
    *
    * @generated from field: lipsync.v1.Box mouth_box = 3;
    */
@@ -653,7 +654,7 @@ export const RenderFrameRequestSchema: GenMessage<RenderFrameRequest> = /*@__PUR
  */
 export type RenderFrameResponse = Message<"lipsync.v1.RenderFrameResponse"> & {
   /**
-   * The rendered frame (pts = index * 640).
+   * The rendered frame (pts = index * samples per frame).
    *
    * @generated from field: lipsync.v1.Frame frame = 1;
    */
@@ -857,7 +858,7 @@ export type SpeakConfig = Message<"lipsync.v1.SpeakConfig"> & {
 
   /**
    * When true the server also paces idle frames in real time between speech, so the client
-   * receives one continuous 25 fps stream. When false only speech frames are sent and the client
+   * receives one continuous stream at the avatar's fps. When false only speech frames are sent and the client
    * loops the idle footage itself.
    *
    * @generated from field: bool continuous = 3;
@@ -1047,7 +1048,7 @@ export type SessionStarted = Message<"lipsync.v1.SessionStarted"> & {
   avatar?: AvatarInfo | undefined;
 
   /**
-   * Samples per video frame: 640.
+   * Samples per video frame: 16000 / the avatar's fps (640 at 25 fps, 800 at 20).
    *
    * @generated from field: uint32 samples_per_frame = 3;
    */
@@ -1103,7 +1104,7 @@ export type SpeechEnded = Message<"lipsync.v1.SpeechEnded"> & {
   startPts: bigint;
 
   /**
-   * pts just past its last frame (start_pts + 640 * frames).
+   * pts just past its last frame (start_pts + samples_per_frame * frames).
    *
    * @generated from field: int64 end_pts = 2;
    */
@@ -1598,8 +1599,9 @@ export const AudioEncodingSchema: GenEnum<AudioEncoding> = /*@__PURE__*/
  * (HTTP/1.1 and HTTP/2). Browsers that must stream audio live use the WebSocket endpoint `/ws`,
  * which carries the same session (docs/protocol.md).
  *
- * Time: video runs at 25 fps and audio at 16 kHz on the session clock, so one video frame is
- * exactly 640 samples. A frame's `pts` counts samples of that clock, never wall time.
+ * Time: audio runs at 16 kHz on the session clock and video at the avatar's fps, which divides
+ * 16000, so one video frame is exactly 16000 / fps samples (640 at 25 fps, 800 at 20): the
+ * avatar's `samples_per_frame`. A frame's `pts` counts samples of that clock, never wall time.
  *
  * @generated from service lipsync.v1.LipSyncService
  */
