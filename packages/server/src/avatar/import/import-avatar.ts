@@ -174,6 +174,7 @@ export async function importAvatar(o: ImportOptions, logger: Logger): Promise<Im
     else warnings.push("no audio encoder: the avatar renders its own track (RenderFrame) but refuses Speak; export one with training/export_original.py");
     if (ds.features) await copyFile(path.join(ds.dir, ds.features), path.join(tmp, path.basename(ds.features)));
     if (ds.audio) await copyFile(path.join(ds.dir, ds.audio), path.join(tmp, "aud.wav"));
+    o.onProgress?.("models and audio", 1, 1);
     if (ds.batch === 1) warnings.push("the UNet was exported with a fixed batch of 1: sessions share it one frame at a time (re-export with --dynamic-batch to batch them)");
     const family = FAMILIES[ds.preset.family];
     const manifest = {
