@@ -40,6 +40,11 @@ export interface SessionConfig {
   quality: number;
   /** Speech frames as mouth patches over the source frame. */
   patch?: boolean;
+  /**
+   * The client plays frames as they come (default): late frames are dropped past the latency
+   * bound. False for offline rendering, where every frame is wanted however long it takes.
+   */
+  realtime?: boolean;
 }
 
 /** Most frames one RenderFrames call may ask for. */
@@ -180,7 +185,9 @@ export class LipSyncApp {
       patch: config.patch ?? false,
       maxQueuedFrames: this.config.maxQueuedFrames,
       maxQueuedSeconds: this.config.maxQueuedAudioSeconds,
+      ...(config.realtime === false ? {} : { maxLatencyMs: this.config.maxFrameLatencyMs }),
       onRendered: (t) => this.stats.rendered(t),
+      onDropped: (n) => this.stats.dropped(n),
     });
     const id = `s${this.nextSessionId++}`;
     this.sessions.set(runner, { id, avatar: avatar.name });

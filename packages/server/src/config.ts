@@ -44,6 +44,12 @@ export interface ServerConfig {
   maxQueuedFrames: number;
   /** Concurrent sessions the server accepts. */
   maxSessions: number;
+  /**
+   * A live session's speech frame not rendered within this long of being due (its audio
+   * complete, or its real-time slot) is dropped and the client told: sessions of an overloaded
+   * server stay this close to their audio instead of falling further behind. Milliseconds.
+   */
+  maxFrameLatencyMs: number;
   tls?: TlsConfig;
   /** Directory of the static player page and bundles (the web component's build). */
   publicDir?: string;
@@ -71,6 +77,7 @@ export const DEFAULTS: ServerConfig = {
   maxQueuedAudioSeconds: 60,
   maxQueuedFrames: 75,
   maxSessions: 64,
+  maxFrameLatencyMs: 500,
   logLevel: "info",
   shutdownGraceSeconds: 5,
 };

@@ -11,6 +11,7 @@ export type ErrorCode =
   | "resource_exhausted"
   | "unavailable"
   | "deadline_exceeded"
+  | "cancelled"
   | "internal";
 
 export class LipSyncError extends Error {

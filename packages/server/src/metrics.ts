@@ -44,6 +44,7 @@ export class Stats {
   readonly requests = new Map<string, number>();
   readonly transports = new Map<Transport, number>();
   framesRendered = 0;
+  framesDropped = 0;
   activeSessions = 0;
   websocketClients = 0;
   private readonly windows = new Map<Stage, Window>(STAGES.map((s) => [s, new Window(2048)]));
@@ -88,6 +89,12 @@ export class Stats {
     }
     this.batchFrames += 1;
     this.batchRuns += 1 / Math.max(1, t.batchSize);
+  }
+
+  /** Speech frames dropped unrendered to keep a session within its latency bound. */
+  dropped(frames: number): void {
+    this.framesDropped += frames;
+    this.promFrames.inc({ kind: "dropped" }, frames);
   }
 
   idleFrame(): void {

@@ -73,6 +73,8 @@ function speakResponse(out: SessionOutput): SpeakResponse {
       return create(SpeakResponseSchema, { message: { case: "speechEnded", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts), interrupted: out.interrupted } } });
     case "playback-finished":
       return create(SpeakResponseSchema, { message: { case: "playbackFinished", value: { position: BigInt(out.position), interrupted: out.interrupted } } });
+    case "frames-dropped":
+      return create(SpeakResponseSchema, { message: { case: "framesDropped", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts) } } });
   }
 }
 
@@ -284,6 +286,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
 
 function speakAudioResponse(out: SessionOutput): SpeakAudioResponse | undefined {
   if (out.type === "frame") return create(SpeakAudioResponseSchema, { message: { case: "frame", value: sessionFrame(out.frame) } });
+  if (out.type === "frames-dropped") return create(SpeakAudioResponseSchema, { message: { case: "framesDropped", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts) } } });
   if (out.type === "speech-ended") {
     return create(SpeakAudioResponseSchema, { message: { case: "speechEnded", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts), interrupted: out.interrupted } } });
   }

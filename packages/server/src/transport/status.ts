@@ -14,6 +14,7 @@ const CONNECT_CODES: Record<ErrorCode, Code> = {
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
   deadline_exceeded: Code.DeadlineExceeded,
+  cancelled: Code.Canceled,
   internal: Code.Internal,
 };
 
@@ -26,6 +27,7 @@ export const WS_CLOSE: Record<ErrorCode, number> = {
   resource_exhausted: 4429,
   unavailable: 4503,
   deadline_exceeded: 4504,
+  cancelled: 4499,
   internal: 1011,
 };
 

@@ -148,6 +148,8 @@ export function sessionEventJson(out: Exclude<SessionOutput, { type: "frame" }>)
       return { type: "speech_ended", start_pts: out.startPts, end_pts: out.endPts, interrupted: out.interrupted };
     case "playback-finished":
       return { type: "playback_finished", position: out.position, interrupted: out.interrupted };
+    case "frames-dropped":
+      return { type: "frames_dropped", start_pts: out.startPts, end_pts: out.endPts };
   }
 }
 
