@@ -45,6 +45,7 @@ export class Stats {
   readonly transports = new Map<Transport, number>();
   framesRendered = 0;
   framesDropped = 0;
+  sessionsRefused = 0;
   activeSessions = 0;
   websocketClients = 0;
   private readonly windows = new Map<Stage, Window>(STAGES.map((s) => [s, new Window(2048)]));
@@ -55,6 +56,7 @@ export class Stats {
   private readonly promStage: Histogram<"stage">;
   private readonly promSessions: Gauge;
   private readonly promWs: Gauge;
+  private readonly promRefused: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "lipsync_" });
@@ -69,6 +71,7 @@ export class Stats {
     });
     this.promSessions = new Gauge({ name: "lipsync_active_sessions", help: "Live speech sessions", registers: [this.registry] });
     this.promWs = new Gauge({ name: "lipsync_websocket_clients", help: "Open WebSocket connections", registers: [this.registry] });
+    this.promRefused = new Counter({ name: "lipsync_sessions_refused_total", help: "Sessions refused because the server was at capacity", registers: [this.registry] });
   }
 
   request(method: string, transport: Transport): void {
@@ -99,6 +102,12 @@ export class Stats {
 
   idleFrame(): void {
     this.promFrames.inc({ kind: "idle" });
+  }
+
+  /** A session refused for capacity. */
+  sessionRefused(): void {
+    this.sessionsRefused++;
+    this.promRefused.inc();
   }
 
   sessionOpened(): void {

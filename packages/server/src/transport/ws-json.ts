@@ -159,5 +159,8 @@ export function avatarJson(s: AvatarSummary) {
     license: s.license, error: s.error, model: s.model && {
       input_size: s.model.inputSize, lookahead_frames: s.model.lookaheadFrames, gmac_per_frame: s.model.gmacPerFrame, execution_provider: s.model.provider,
     },
+    capacity: s.capacity && {
+      sessions: s.capacity.sessions, sessions_mouth_patch: s.capacity.sessionsPatch, engine_fps: s.capacity.fullFps, engine_fps_mouth_patch: s.capacity.patchFps, measured: s.capacity.measured,
+    },
   };
 }
