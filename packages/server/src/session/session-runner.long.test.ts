@@ -100,8 +100,10 @@ describe("overload", () => {
     expect(covered).toEqual(Array.from({ length: frames }, (_, i) => covered[0]! + i * SAMPLES_PER_FRAME));
     expect(rendered.length).toBeGreaterThan(0);
     expect(rendered.length).toBeLessThan(frames);
-    // The engine never ran the dropped frames.
-    expect(stub!.unetRuns.count).toBe(rendered.length);
+    // Frames dropped before their run cost the engine nothing (a frame finishing past the bound
+    // is dropped too, after its run).
+    expect(stub!.unetRuns.count).toBeGreaterThanOrEqual(rendered.length);
+    expect(stub!.unetRuns.count).toBeLessThan(frames);
     r.close();
   });
 

@@ -362,6 +362,9 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
         });
       })
       .then((r): Settled => {
+        // Finished past the bound (compositing or encoding queued behind other work): as useless
+        // to a real-time player as a frame never rendered, and sending it would only add delay.
+        if (this.options.maxLatencyMs !== undefined && this.options.now() > deadline) return { kind: "dropped", pts: job.pts };
         if (generation === this.generation) this.options.onRendered?.(r.timings);
         return {
           kind: "output",
