@@ -12,7 +12,7 @@
 import type { Device } from "../config.js";
 import { LipSyncError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { Batcher, type BatchTiming } from "./batcher.js";
+import { Batcher, type BatchTiming, type SubmitOptions } from "./batcher.js";
 import type { EngineContract, TensorSpec } from "./contract.js";
 import { InferenceWorker, ortMessage, type WorkerReady } from "./inference-worker.js";
 
@@ -80,9 +80,9 @@ export class LipSyncModel {
     this.unetWorker = unetWorker;
     this.encoderWorker = encoderWorker;
     this.provider = provider;
-    this.unetBatcher = new Batcher((items) => this.runUnet(items), Math.min(options.maxBatch, shape.unetBatch ?? Infinity), options.maxBatchWaitMs);
+    this.unetBatcher = new Batcher((items, size) => this.runUnet(items, size), { maxBatch: Math.min(options.maxBatch, shape.unetBatch ?? Infinity), maxWaitMs: options.maxBatchWaitMs });
     this.encoderBatcher = encoderWorker
-      ? new Batcher((items) => this.runEncoder(items), Math.min(Math.max(options.maxBatch, 16), shape.encoderBatch ?? Infinity), options.maxBatchWaitMs)
+      ? new Batcher((items, size) => this.runEncoder(items, size), { maxBatch: Math.min(Math.max(options.maxBatch, 16), shape.encoderBatch ?? Infinity), maxWaitMs: options.maxBatchWaitMs })
       : undefined;
   }
 
@@ -140,15 +140,15 @@ export class LipSyncModel {
   }
 
   /** The encoder's feature of one frame's encoder input (flat, per-item layout of the contract). */
-  async encode(input: Float32Array): Promise<Timed<Float32Array>> {
+  async encode(input: Float32Array, opts?: SubmitOptions): Promise<Timed<Float32Array>> {
     if (!this.encoderBatcher) throw new LipSyncError("failed_precondition", "this model has no audio encoder (manifest model.audio.frontend.kind is \"none\")");
-    const { output, timing } = await this.encoderBatcher.submit(input);
+    const { output, timing } = await this.encoderBatcher.submit(input, opts);
     return { value: output, timing };
   }
 
   /** The model's output crop [3, size, size] (its own channel order and range) for one input and audio window. */
-  async generate(image: Float32Array, audio: Float32Array): Promise<Timed<Float32Array>> {
-    const { output, timing } = await this.unetBatcher.submit({ image, audio });
+  async generate(image: Float32Array, audio: Float32Array, opts?: SubmitOptions): Promise<Timed<Float32Array>> {
+    const { output, timing } = await this.unetBatcher.submit({ image, audio }, opts);
     return { value: output, timing };
   }
 
@@ -163,9 +163,10 @@ export class LipSyncModel {
     await Promise.all([this.unetWorker.close(), this.encoderWorker?.close()]);
   }
 
-  private async runUnet(items: { image: Float32Array; audio: Float32Array }[]): Promise<Float32Array[]> {
+  /** One UNet run of `size` >= items.length rows (a bucket or the fixed batch); rows no item fills stay zero. */
+  private async runUnet(items: { image: Float32Array; audio: Float32Array }[], size: number): Promise<Float32Array[]> {
     const { image: imageSpec, audio: audioSpec, output } = this.shape.unet;
-    const n = this.shape.unetBatch ?? items.length;
+    const n = this.shape.unetBatch ?? Math.max(size, items.length);
     const imageLen = count(imageSpec.dims);
     const audioLen = count(audioSpec.dims);
     // Fresh buffers each batch: they are transferred to the worker, not shared with it. Slots of
@@ -184,9 +185,9 @@ export class LipSyncModel {
     return items.map((_, i) => out.subarray(i * outLen, (i + 1) * outLen));
   }
 
-  private async runEncoder(items: Float32Array[]): Promise<Float32Array[]> {
+  private async runEncoder(items: Float32Array[], size: number): Promise<Float32Array[]> {
     const { input, output } = this.shape.encoder!;
-    const n = this.shape.encoderBatch ?? items.length;
+    const n = this.shape.encoderBatch ?? Math.max(size, items.length);
     const len = count(input.dims);
     const data = new Float32Array(n * len);
     items.forEach((item, i) => data.set(item, i * len));
