@@ -10,8 +10,8 @@ import { LipSyncError } from "../errors.js";
 import { decodeImage } from "../engine/jpeg.js";
 import { layWindow, SILENCE, windowLength, windowSlots } from "../audio/frontends/feature-window.js";
 import type { ImageContract } from "../engine/contract.js";
-import { cropToPlanar, modelInput, pasteMask, type PasteMask, type Rect, type RgbImage } from "../engine/image-ops.js";
-import type { LipSyncModel } from "../engine/model.js";
+import { cropToPlanar, modelInputBytes, pasteMask, type PasteMask, type Rect, type RgbImage } from "../engine/image-ops.js";
+import type { ImageInput, LipSyncModel } from "../engine/model.js";
 import type { RenderSource } from "../engine/renderer.js";
 import { PromiseLru } from "./lru.js";
 import type { Manifest } from "./manifest.js";
@@ -29,9 +29,9 @@ export class Avatar implements RenderSource {
   ownFeatures: Float32Array[] | undefined;
   readonly loadedAt = Date.now();
   private readonly masks = new Map<string, PasteMask>();
-  private readonly preloaded: { frames: RgbImage[]; inputs: Float32Array[] } | undefined;
+  private readonly preloaded: { frames: RgbImage[]; inputs: InputStore } | undefined;
   private readonly frameCache: PromiseLru<RgbImage>;
-  private readonly inputCache: PromiseLru<Float32Array>;
+  private readonly inputCache: PromiseLru<Uint8Array>;
 
   constructor(args: {
     name: string;
@@ -40,7 +40,7 @@ export class Avatar implements RenderSource {
     memory: MemoryMode;
     sourceJpegs: Uint8Array[];
     silenceFeature: Float32Array | undefined;
-    preloaded?: { frames: RgbImage[]; inputs: Float32Array[] };
+    preloaded?: { frames: RgbImage[]; inputs: InputStore };
     cacheFrames: number;
   }) {
     this.name = args.name;
@@ -90,10 +90,17 @@ export class Avatar implements RenderSource {
     return this.frameCache.get(index, () => decodeSource(this, index));
   }
 
-  async input(index: number): Promise<Float32Array> {
+  /** Preload: the frame's slot of the store the inference worker shares. Lazy: its bytes. */
+  async input(index: number): Promise<ImageInput> {
     this.checkIndex(index);
-    if (this.preloaded) return this.preloaded.inputs[index]!;
-    return this.inputCache.get(index, async () => buildInput(this.manifest, index, await this.frame(index)));
+    if (this.preloaded) return { slot: index };
+    return { bytes: await this.inputCache.get(index, async () => buildInput(this.manifest, index, await this.frame(index))) };
+  }
+
+  /** The cached input bytes of a frame (image-ops' modelInputBytes). */
+  async inputBytes(index: number): Promise<Uint8Array> {
+    const input = await this.input(index);
+    return "slot" in input ? this.preloaded!.inputs.get(index) : input.bytes;
   }
 
   rect(index: number): Rect {
@@ -125,10 +132,30 @@ async function decodeSource(avatar: Avatar, index: number): Promise<RgbImage> {
   return image;
 }
 
-/** The cached 6-channel model input of a source frame: crop, masked crop, in the model's format. */
-export function buildInput(manifest: Manifest, index: number, frame: RgbImage): Float32Array {
+/** The cached 6-channel model input of a source frame: crop, masked crop, in the model's channel order, as bytes. */
+export function buildInput(manifest: Manifest, index: number, frame: RgbImage, out?: Uint8Array): Uint8Array {
   const image = manifest.model.image;
-  return modelInput(cropToPlanar(frame, manifest.cropBoxes[index]!, image), image);
+  return modelInputBytes(cropToPlanar(frame, manifest.cropBoxes[index]!, image), image, out);
+}
+
+/**
+ * Every frame's cached input in one SharedArrayBuffer, slot i for frame i: the inference worker
+ * reads a batch's rows from it directly, so no input is copied on the main thread.
+ */
+export class InputStore {
+  readonly buffer: SharedArrayBuffer;
+  readonly itemBytes: number;
+  private readonly bytes: Uint8Array;
+
+  constructor(frames: number, itemBytes: number) {
+    this.buffer = new SharedArrayBuffer(frames * itemBytes);
+    this.itemBytes = itemBytes;
+    this.bytes = new Uint8Array(this.buffer);
+  }
+
+  get(slot: number): Uint8Array {
+    return this.bytes.subarray(slot * this.itemBytes, (slot + 1) * this.itemBytes);
+  }
 }
 
 export { decodeSource };

@@ -15,7 +15,7 @@ import { LipSyncError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { decodeImage } from "../engine/jpeg.js";
 import { LipSyncModel } from "../engine/model.js";
-import { Avatar, buildInput, decodeSource } from "./avatar.js";
+import { Avatar, buildInput, decodeSource, InputStore } from "./avatar.js";
 import { frameFile, parseManifest, type Manifest } from "./manifest.js";
 
 async function readPackageFile(dir: string, rel: string, name: string, role: string): Promise<Buffer> {
@@ -104,8 +104,10 @@ export async function loadAvatar(dir: string, name: string, config: ServerConfig
   try {
     const silence = silenceInput(contract.audio.frontEnd);
     const silenceFeature = silence && contract.encoder ? Float32Array.from((await model.encode(silence)).value) : undefined;
+    const preloaded = config.memory === "preload" ? await preload(manifest, name, sourceJpegs) : undefined;
+    if (preloaded) model.attachInputs(preloaded.inputs.buffer);
     const avatar = new Avatar({ name, manifest, model, memory: config.memory, sourceJpegs, silenceFeature, cacheFrames: config.lazyCacheFrames,
-      ...(config.memory === "preload" ? { preloaded: await preload(manifest, name, sourceJpegs) } : {}) });
+      ...(preloaded ? { preloaded } : {}) });
     // Decoding frame 0 checks the stated frame size in lazy mode too.
     await decodeSource(avatar, 0);
     avatar.ownFeatures = await ownFeatures(dir, manifest, model);
@@ -128,5 +130,8 @@ async function preload(manifest: Manifest, name: string, jpegs: Uint8Array[]) {
     }
     frames.push(image);
   }
-  return { frames, inputs: frames.map((f, i) => buildInput(manifest, i, f)) };
+  const size = manifest.model.image.size;
+  const inputs = new InputStore(frames.length, 6 * size * size);
+  frames.forEach((f, i) => buildInput(manifest, i, f, inputs.get(i)));
+  return { frames, inputs };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ImageContract } from "./contract.js";
-import { blankBox, composite, compositePatch, cropToPlanar, modelInput, pasteMask, type RgbImage } from "./image-ops.js";
+import { blankBox, composite, compositePatch, cropToPlanar, modelInput, modelInputBytes, pasteMask, type RgbImage } from "./image-ops.js";
 
 /** An RGB [0, 1] model of `size` with no border, as format version 1 describes it. */
 function v1(size: number, box: [number, number, number, number] = [0, 0, size, size], feather = 0): ImageContract {
@@ -33,12 +33,16 @@ describe("tensor building", () => {
 
   it("builds the reference then the masked copy, blanking only the mouth box", () => {
     const crop = new Float32Array(3 * 16 * 16).fill(0.5);
+    const bytes = modelInputBytes(crop, v1(16, [4, 8, 12, 16]));
+    expect(bytes.length).toBe(6 * 256);
+    // Cached as 8-bit values, as OpenCV's uint8 frames would be: 0.5 rounds to 128.
+    expect(bytes.subarray(0, 3 * 256).every((v) => v === 128)).toBe(true);
+    expect(bytes[3 * 256 + 8 * 16 + 4]).toBe(0);
+    expect(bytes[3 * 256 + 8 * 16 + 3]).toBe(128);
+    expect(bytes[3 * 256 + 7 * 16 + 4]).toBe(128);
     const input = modelInput(crop, v1(16, [4, 8, 12, 16]));
-    expect(input.length).toBe(6 * 256);
-    expect(input.subarray(0, 3 * 256).every((v) => v === 0.5)).toBe(true);
+    expect(input[0]).toBeCloseTo(128 / 255, 7);
     expect(input[3 * 256 + 8 * 16 + 4]).toBe(0);
-    expect(input[3 * 256 + 8 * 16 + 3]).toBe(0.5);
-    expect(input[3 * 256 + 7 * 16 + 4]).toBe(0.5);
   });
 });
 
@@ -114,12 +118,15 @@ describe("crop geometry of version 2", () => {
   });
 
   it("lays the crop into the model's channel order and value range, mask black", () => {
+    // 8-bit values, as the cached input holds them (51 / 255 = 0.2).
     const crop = new Float32Array(3 * 16 * 16);
-    crop.fill(0.25, 0, 256);
-    crop.fill(0.5, 256, 512);
+    crop.fill(51 / 255, 0, 256);
+    crop.fill(0, 256, 512);
     crop.fill(1, 512, 768);
     const input = modelInput(crop, bordered({ channelOrder: "BGR", valueRange: [-1, 1] }));
-    expect([input[0], input[256], input[512]]).toEqual([1, 0, -0.5]);
+    expect(input[0]).toBe(1);
+    expect(input[256]).toBe(-1);
+    expect(input[512]).toBeCloseTo(-0.6, 6);
     // Masked half: the mask box is black (-1 in this range), the rest the same crop.
     expect(input[3 * 256 + 1 * 16 + 1]).toBe(-1);
     expect(input[3 * 256]).toBe(1);

@@ -36,6 +36,12 @@ export interface Timed<T> {
   timing: BatchTiming;
 }
 
+/**
+ * A frame's cached 6-channel input (image-ops' modelInputBytes): a slot of the avatar's shared
+ * input store, which the inference worker reads in place, or the bytes themselves (lazy mode).
+ */
+export type ImageInput = { slot: number } | { bytes: Uint8Array };
+
 const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 const show = (dims: readonly (number | string)[]) => `[${dims.join(", ")}]`;
 
@@ -72,7 +78,7 @@ export class LipSyncModel {
   readonly provider: Device;
   private readonly unetWorker: InferenceWorker;
   private readonly encoderWorker: InferenceWorker | undefined;
-  private readonly unetBatcher: Batcher<{ image: Float32Array; audio: Float32Array }, Float32Array>;
+  private readonly unetBatcher: Batcher<{ image: ImageInput; audio: Float32Array }, Float32Array>;
   private readonly encoderBatcher: Batcher<Float32Array, Float32Array> | undefined;
 
   private constructor(shape: ModelShape, unetWorker: InferenceWorker, encoderWorker: InferenceWorker | undefined, provider: Device, options: ModelOptions) {
@@ -90,10 +96,14 @@ export class LipSyncModel {
    * Loads the contract's ONNX files and checks them against it: names, per-item dims, then one dry
    * run, whose onnxruntime message (paths removed) is passed on if the model does not run.
    */
-  static async load(files: { unet: string; encoder: string | undefined }, contract: EngineContract, options: ModelOptions, logger: Logger): Promise<LipSyncModel> {
+  static async load(files: { unet: string; encoder: string | undefined }, contract: EngineContract & { image?: { valueRange: readonly [number, number] } }, options: ModelOptions, logger: Logger): Promise<LipSyncModel> {
     // Two workers: a small encoder run never waits behind a UNet batch, so a frame's audio
     // feature is ready by the time the next batch forms.
-    const unet = await InferenceWorker.start({ unet: files.unet }, options.device, options.threads).catch((err) => {
+    const spec = {
+      image: { name: contract.unet.image.name, dims: contract.unet.image.dims }, audio: { name: contract.unet.audio.name, dims: contract.unet.audio.dims },
+      output: contract.unet.output.name, valueRange: contract.image?.valueRange ?? ([0, 1] as const),
+    };
+    const unet = await InferenceWorker.start({ unet: files.unet }, options.device, options.threads, spec).catch((err) => {
       throw new LipSyncError("failed_precondition", `manifest field "${contract.unet.fileField}": ${(err as Error).message}`);
     });
     const encoder = files.encoder && contract.encoder
@@ -128,7 +138,7 @@ export class LipSyncModel {
         if (feature.value.length !== count(contract.encoder.output.dims)) throw new Error(`output holds ${feature.value.length} values per item, not ${count(contract.encoder.output.dims)}`);
         stage = "UNet model";
       }
-      const out = await model.generate(new Float32Array(count(contract.unet.image.dims)), new Float32Array(count(contract.unet.audio.dims)));
+      const out = await model.generate({ bytes: new Uint8Array(count(contract.unet.image.dims)) }, new Float32Array(count(contract.unet.audio.dims)));
       if (out.value.length !== count(contract.unet.output.dims)) throw new Error(`output holds ${out.value.length} values per item, not ${count(contract.unet.output.dims)}`);
     } catch (err) {
       await model.close();
@@ -146,8 +156,16 @@ export class LipSyncModel {
     return { value: output, timing };
   }
 
+  /**
+   * Shares the avatar's input store with the inference worker: from now on an input given as
+   * `{ slot }` is read there, with no copy on this thread.
+   */
+  attachInputs(store: SharedArrayBuffer): void {
+    this.unetWorker.attachInputs(store);
+  }
+
   /** The model's output crop [3, size, size] (its own channel order and range) for one input and audio window. */
-  async generate(image: Float32Array, audio: Float32Array, opts?: SubmitOptions): Promise<Timed<Float32Array>> {
+  async generate(image: ImageInput, audio: Float32Array, opts?: SubmitOptions): Promise<Timed<Float32Array>> {
     const { output, timing } = await this.unetBatcher.submit({ image, audio }, opts);
     return { value: output, timing };
   }
@@ -164,23 +182,21 @@ export class LipSyncModel {
   }
 
   /** One UNet run of `size` >= items.length rows (a bucket or the fixed batch); rows no item fills stay zero. */
-  private async runUnet(items: { image: Float32Array; audio: Float32Array }[], size: number): Promise<Float32Array[]> {
-    const { image: imageSpec, audio: audioSpec, output } = this.shape.unet;
+  private async runUnet(items: { image: ImageInput; audio: Float32Array }[], size: number): Promise<Float32Array[]> {
+    const { audio: audioSpec, output } = this.shape.unet;
     const n = this.shape.unetBatch ?? Math.max(size, items.length);
-    const imageLen = count(imageSpec.dims);
     const audioLen = count(audioSpec.dims);
-    // Fresh buffers each batch: they are transferred to the worker, not shared with it. Slots of
-    // a fixed batch that no item fills stay zero.
-    const image = new Float32Array(n * imageLen);
+    // The worker assembles the image tensor from the input store (or the bytes given); only the
+    // small audio windows are copied here. Rows no item fills stay zero.
+    const slots = new Int32Array(n).fill(-1);
+    const bytes: (Uint8Array | undefined)[] = new Array(n);
     const audio = new Float32Array(n * audioLen);
     items.forEach((item, i) => {
-      image.set(item.image, i * imageLen);
+      if ("slot" in item.image) slots[i] = item.image.slot;
+      else bytes[i] = item.image.bytes;
       audio.set(item.audio, i * audioLen);
     });
-    const out = await this.unetWorker.run("unet", {
-      [imageSpec.name]: { data: image, dims: [n, ...imageSpec.dims] },
-      [audioSpec.name]: { data: audio, dims: [n, ...audioSpec.dims] },
-    }, output.name);
+    const out = await this.unetWorker.runUnet({ n, slots, bytes, audio });
     const outLen = count(output.dims);
     return items.map((_, i) => out.subarray(i * outLen, (i + 1) * outLen));
   }

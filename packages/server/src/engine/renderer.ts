@@ -6,14 +6,14 @@
 import { encodeJpeg } from "./jpeg.js";
 import { composite, compositePatch, type OutputGeometry, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
 import type { SubmitOptions } from "./batcher.js";
-import type { LipSyncModel } from "./model.js";
+import type { ImageInput, LipSyncModel } from "./model.js";
 
 export interface RenderSource {
   readonly model: LipSyncModel;
   /** The decoded source frame. */
   frame(index: number): Promise<RgbImage>;
-  /** The 6-channel model input of the source frame (cached). */
-  input(index: number): Promise<Float32Array>;
+  /** The 6-channel model input of the source frame (cached; see ImageInput). */
+  input(index: number): Promise<ImageInput>;
   /** The model crop of the frame, in frame pixels. */
   rect(index: number): Rect;
   /** Where and how the output is pasted (same for every frame of a crop size). */
