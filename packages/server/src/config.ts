@@ -3,6 +3,7 @@
  * read only in cli.ts; everything else receives a resolved `ServerConfig`.
  */
 import os from "node:os";
+import { normaliseOrigins } from "./transport/origin.js";
 
 export type MemoryMode = "preload" | "lazy";
 export type Device = "cpu" | "cuda";
@@ -44,6 +45,12 @@ export interface ServerConfig {
   maxQueuedFrames: number;
   /** Concurrent sessions the server accepts. */
   maxSessions: number;
+  /**
+   * Web origins (`https://app.example.com`, or `*` for any) whose pages may call the server:
+   * CORS for RPCs and files, and the WebSocket's Origin check. Requests without an Origin
+   * (non-browser clients) and from the server's own origin are always served.
+   */
+  allowOrigins: string[];
   tls?: TlsConfig;
   /** Directory of the static player page and bundles (the web component's build). */
   publicDir?: string;
@@ -71,6 +78,7 @@ export const DEFAULTS: ServerConfig = {
   maxQueuedAudioSeconds: 60,
   maxQueuedFrames: 75,
   maxSessions: 64,
+  allowOrigins: [],
   logLevel: "info",
   shutdownGraceSeconds: 5,
 };
@@ -90,5 +98,6 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     throw new Error(`device must be cpu or cuda, got ${String(config.device)}`);
   }
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
+  config.allowOrigins = normaliseOrigins(config.allowOrigins);
   return config;
 }

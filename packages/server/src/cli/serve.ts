@@ -30,6 +30,7 @@ export const serve: Command = {
     { name: "host", value: "ADDR", default: DEFAULTS.host, description: "address to listen on" },
     { name: "preload", value: "NAME", multiple: true, default: "every avatar in the roots", description: "avatars to load at start (others load on first use)" },
     ...AVATAR_OPTIONS,
+    { name: "allow-origin", value: "ORIGIN", multiple: true, default: "same origin only", description: "a web origin (https://app.example.com) whose pages may call this server, or '*' for any: CORS for RPCs and files, and the WebSocket's Origin check" },
     { name: "tls-cert", value: "FILE", description: "PEM certificate: serve HTTPS and gRPC over TLS on the same port" },
     { name: "tls-key", value: "FILE", description: "PEM private key of --tls-cert" },
     { name: "open", description: "open the demo page in the desktop's browser" },
@@ -40,9 +41,11 @@ export const serve: Command = {
     const host = stringOption(values, "host");
     const given = listOption(values, "preload");
     const preload = given.length ? given : await allAvatarNames(options.avatarRoots!);
-    const server = await startServer({ ...options, port, host, preloadAvatars: preload, staticMounts: defaultStaticMounts() });
+    const allowOrigins = listOption(values, "allow-origin");
+    const server = await startServer({ ...options, port, host, preloadAvatars: preload, allowOrigins, staticMounts: defaultStaticMounts() });
     console.log(`lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`);
     console.log(`open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`);
+    if (allowOrigins.length) console.log(`pages from ${allowOrigins.includes("*") ? "any origin" : allowOrigins.join(", ")} may call this server (--allow-origin)`);
     if (values.open) openBrowser(`${server.url}/`);
     let stopping = false;
     const stop = () => {

@@ -21,6 +21,8 @@ import type { SessionOutput } from "../session/session-runner.js";
 import { avatarInfo, box, imageEncoding, renderedFrame, sessionFrame } from "./proto-convert.js";
 import { toConnectError } from "./status.js";
 
+const HEALTH_POLL_MS = 1000;
+
 function transportOf(ctx: HandlerContext): Transport {
   const type = ctx.requestHeader.get("content-type") ?? "";
   if (type.startsWith("application/grpc-web")) return "grpc-web";
@@ -213,7 +215,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         reader.catch((err) => runner.close(err instanceof LipSyncError ? err : toLipSync(err)));
         try {
           yield create(SpeakResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
-          for await (const out of runner) yield speakResponse(out);
+          for await (const out of app.outputs(runner)) yield speakResponse(out);
         } finally {
           ctx.signal.removeEventListener("abort", abort);
           app.closeSession(runner);
@@ -242,7 +244,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
             if (offset >= samples.length) runner.finish();
           };
           feed();
-          for await (const out of runner) {
+          for await (const out of app.outputs(runner)) {
             if (offset < samples.length) feed();
             const msg = speakAudioResponse(out);
             if (msg) yield msg;
@@ -268,15 +270,34 @@ export function lipSyncRoutes(app: LipSyncApp) {
       }),
     });
 
+    // SERVING once an avatar is loaded: before that every speech and render call would fail.
+    const Status = health.HealthCheckResponse_ServingStatus;
+    const serving = () => (app.registry.loadedAvatars().length > 0 ? Status.SERVING : Status.NOT_SERVING);
+    const known = (service: string) => service === "" || service === LipSyncService.typeName;
     router.service(health.Health, {
       check(req) {
-        if (req.service !== "" && req.service !== LipSyncService.typeName) throw new ConnectError("unknown service", Code.NotFound);
-        return { status: health.HealthCheckResponse_ServingStatus.SERVING };
+        if (!known(req.service)) throw new ConnectError(`unknown service ${req.service}`, Code.NotFound);
+        return { status: serving() };
       },
       async *watch(req, ctx) {
-        const known = req.service === "" || req.service === LipSyncService.typeName;
-        yield { status: known ? health.HealthCheckResponse_ServingStatus.SERVING : health.HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN };
-        await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        if (!known(req.service)) {
+          yield { status: Status.SERVICE_UNKNOWN };
+          await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+          return;
+        }
+        // The registry has no change events: look once a second, send only changes.
+        let last: number | undefined;
+        while (!ctx.signal.aborted) {
+          const now = serving();
+          if (now !== last) yield { status: (last = now) };
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, HEALTH_POLL_MS);
+            ctx.signal.addEventListener("abort", () => {
+              clearTimeout(timer);
+              resolve();
+            }, { once: true });
+          });
+        }
       },
     });
   };

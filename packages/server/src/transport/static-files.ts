@@ -9,6 +9,7 @@ import { createReadStream, realpathSync, statSync } from "node:fs";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import path from "node:path";
 import type { LipSyncApp } from "../app.js";
+import { answerUnimplemented, rpcProcedure } from "./unimplemented.js";
 
 export interface StaticMount {
   /** URL prefix, starting and ending with "/". */
@@ -77,12 +78,21 @@ export function httpRoutes(app: LipSyncApp, mounts: StaticMount[]) {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
       res.end(body);
     };
+    const procedure = rpcProcedure(req);
+    if (procedure) {
+      // Only our own services' names become label values: anything else could grow the series without bound.
+      const type = String(req.headers["content-type"] ?? "");
+      const protocol = type.startsWith("application/grpc-web") ? "grpc-web" : type.startsWith("application/grpc") ? "grpc" : "connect";
+      app.stats.unimplemented(/^(lipsync\.v1\.LipSyncService|grpc\.health\.v1\.Health)\//.test(procedure) ? procedure : "unknown/unknown", protocol);
+      answerUnimplemented(req, res, procedure);
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       send(405, "text/plain", "method not allowed\n");
       return;
     }
     if (url.pathname === "/healthz") {
-      send(200, "application/json", JSON.stringify({ status: "ok", avatars: app.registry.loadedAvatars().map((a) => a.name), sessions: app.sessionCount }) + "\n");
+      send(200, "application/json", JSON.stringify({ status: "ok", serving: app.registry.loadedAvatars().length > 0, avatars: app.registry.loadedAvatars().map((a) => a.name), sessions: app.sessionCount }) + "\n");
       return;
     }
     if (url.pathname === "/metrics") {
