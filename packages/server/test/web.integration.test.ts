@@ -235,6 +235,24 @@ describe("gRPC conventions", () => {
   });
 });
 
+describe("audio files", () => {
+  it("SpeakAudio takes a 24-bit 96 kHz stereo WAV and refuses a file that is not WAV by saying so", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const wav = execFileSync("ffmpeg", ["-loglevel", "error", "-i", path.join(REPO_ROOT, "models", "heldout", "gate-1.wav"), "-ar", "96000", "-ac", "2", "-c:a", "pcm_s24le", "-f", "wav", "pipe:1"], { maxBuffer: 64 << 20 });
+    const c = createLipSyncClient({ baseUrl: server.url, protocol: "connect", httpVersion: "1.1" });
+    let frames = 0;
+    for await (const e of c.speakAudio("demo", new Uint8Array(wav))) if (e.type === "frame" && e.frame.kind === "speech") frames++;
+    expect(frames).toBeGreaterThan(50);
+    try {
+      for await (const _ of c.speakAudio("demo", new TextEncoder().encode("ID3 not a wav"))) void _;
+      expect.unreachable();
+    } catch (err) {
+      expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
+      expect(ConnectError.from(err).rawMessage).toBe("audio is not a RIFF/WAVE file");
+    }
+  });
+});
+
 describe("metrics", () => {
   it("exports process metrics under standard names, RPCs by method and code, first-frame latency", async () => {
     const c = createLipSyncClient({ baseUrl: server.url, protocol: "grpc" });

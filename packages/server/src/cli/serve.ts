@@ -5,6 +5,7 @@ import { DEFAULTS, resolveConfig } from "../config.js";
 import { silentLogger } from "../logger.js";
 import { startServer } from "../server.js";
 import { defaultStaticMounts } from "../static-mounts.js";
+import { checkAvatarFolders, checkPortFree } from "./checks.js";
 import { intOption, listOption, stringOption, type Command } from "./options.js";
 import { AVATAR_OPTIONS, serverOptions } from "./server-options.js";
 
@@ -39,9 +40,13 @@ export const serve: Command = {
     const options = serverOptions(values);
     const port = intOption(values, "port", 0, 65535) ?? (process.env.PORT ? Number(process.env.PORT) : undefined);
     const host = stringOption(values, "host");
+    const allowOrigins = listOption(values, "allow-origin");
+    // Cheap checks first: a typo in a folder, a busy port or a bad origin is reported before any model loads.
+    checkAvatarFolders(options.avatarRoots!);
+    resolveConfig({ ...options, port, host, allowOrigins });
+    await checkPortFree(port ?? DEFAULTS.port, host ?? DEFAULTS.host);
     const given = listOption(values, "preload");
     const preload = given.length ? given : await allAvatarNames(options.avatarRoots!);
-    const allowOrigins = listOption(values, "allow-origin");
     const server = await startServer({ ...options, port, host, preloadAvatars: preload, allowOrigins, staticMounts: defaultStaticMounts() });
     console.log(`lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`);
     console.log(`open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`);
