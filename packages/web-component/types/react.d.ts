@@ -10,7 +10,7 @@
  * attributes only (listen with ref.current.addEventListener).
  */
 import type { DetailedHTMLProps, HTMLAttributes } from "react";
-import type { FrameEventDetail, LipSyncPlayer } from "../dist/index.js";
+import type { FrameEventDetail, LipSyncPlayer } from "@lipsync/web-component";
 
 export interface LipSyncPlayerProps extends DetailedHTMLProps<HTMLAttributes<LipSyncPlayer>, LipSyncPlayer> {
   /** Base URL of the lipsync server; defaults to the page's origin. */

@@ -8,7 +8,7 @@
  *   vue({ template: { compilerOptions: { isCustomElement: (tag) => tag === "lip-sync-player" } } })
  */
 import type { DefineComponent } from "vue";
-import type { LipSyncPlayer } from "../dist/index.js";
+import type { LipSyncPlayer } from "@lipsync/web-component";
 
 declare module "vue" {
   interface GlobalComponents {
