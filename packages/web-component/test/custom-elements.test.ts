@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const source = readFileSync(path.join(here, "lip-sync-player.ts"), "utf8");
+const src = path.join(here, "..", "src");
+const source = readFileSync(path.join(src, "lip-sync-player.ts"), "utf8");
 const manifest = JSON.parse(readFileSync(path.join(here, "..", "custom-elements.json"), "utf8"));
 const react = readFileSync(path.join(here, "..", "types", "react.d.ts"), "utf8");
 const element = manifest.modules[0].declarations[0];
@@ -14,7 +15,7 @@ const sorted = (xs: string[]) => [...new Set(xs)].sort();
 
 describe("custom-elements.json", () => {
   it("names the tag the module defines", () => {
-    const index = readFileSync(path.join(here, "index.ts"), "utf8");
+    const index = readFileSync(path.join(src, "index.ts"), "utf8");
     expect(index).toContain(`customElements.define("${element.tagName}", ${element.name})`);
   });
 
