@@ -51,6 +51,19 @@ export interface ServerConfig {
    * (non-browser clients) and from the server's own origin are always served.
    */
   allowOrigins: string[];
+   * A live session's speech frame not rendered within this long of being due (its audio
+   * complete, or its real-time slot) is dropped and the client told: sessions of an overloaded
+   * server stay this close to their audio instead of falling further behind. Milliseconds.
+   */
+  maxFrameLatencyMs: number;
+  /**
+   * Real-time sessions per avatar the server admits, alone on the server; 0 measures it when
+   * the avatar loads (engine/capacity.ts). Sessions of several avatars share the machine in
+   * proportion. Past it, a new session is refused with RESOURCE_EXHAUSTED and a retry hint.
+   */
+  sessionCapacity: number;
+  /** Share of the measured engine rate that sessions may take (headroom for bursts), 0..1. */
+  capacityUtilisation: number;
   tls?: TlsConfig;
   /** Directory of the static player page and bundles (the web component's build). */
   publicDir?: string;
@@ -79,6 +92,9 @@ export const DEFAULTS: ServerConfig = {
   maxQueuedFrames: 75,
   maxSessions: 64,
   allowOrigins: [],
+  maxFrameLatencyMs: 500,
+  sessionCapacity: 0,
+  capacityUtilisation: 0.9,
   logLevel: "info",
   shutdownGraceSeconds: 5,
 };
@@ -99,5 +115,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   }
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
   config.allowOrigins = normaliseOrigins(config.allowOrigins);
+  if (!Number.isInteger(config.sessionCapacity) || config.sessionCapacity < 0) throw new Error("sessionCapacity must be an integer >= 0");
+  if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
   return config;
 }

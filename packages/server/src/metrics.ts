@@ -65,6 +65,8 @@ export class Stats {
   readonly requests = new Map<string, number>();
   readonly transports = new Map<Transport, number>();
   framesRendered = 0;
+  framesDropped = 0;
+  sessionsRefused = 0;
   activeSessions = 0;
   websocketClients = 0;
   private readonly windows = new Map<Stage, Window>(STAGES.map((s) => [s, new Window(2048)]));
@@ -79,6 +81,7 @@ export class Stats {
   private readonly promHandled: Counter<"grpc_service" | "grpc_method" | "grpc_type" | "grpc_code" | "protocol">;
   private readonly promHandling: Histogram<"grpc_service" | "grpc_method" | "grpc_type" | "grpc_code" | "protocol">;
   private readonly promFirstFrame: Histogram;
+  private readonly promRefused: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -109,6 +112,7 @@ export class Stats {
       registers: [this.registry],
     });
     this.promWs = new Gauge({ name: "lipsync_websocket_clients", help: "Open WebSocket connections", registers: [this.registry] });
+    this.promRefused = new Counter({ name: "lipsync_sessions_refused_total", help: "Sessions refused because the server was at capacity", registers: [this.registry] });
   }
 
   request(method: string, transport: Transport): void {
@@ -147,8 +151,20 @@ export class Stats {
     this.batchRuns += 1 / Math.max(1, t.batchSize);
   }
 
+  /** Speech frames dropped unrendered to keep a session within its latency bound. */
+  dropped(frames: number): void {
+    this.framesDropped += frames;
+    this.promFrames.inc({ kind: "dropped" }, frames);
+  }
+
   idleFrame(): void {
     this.promFrames.inc({ kind: "idle" });
+  }
+
+  /** A session refused for capacity. */
+  sessionRefused(): void {
+    this.sessionsRefused++;
+    this.promRefused.inc();
   }
 
   sessionOpened(): void {

@@ -45,7 +45,7 @@ export const render: Command = {
     const app = new LipSyncApp(resolveConfig({ ...options, logLevel: "warn" }), createLogger("warn"));
     app.registry.locate(avatarName);
     const wav = await decodeAudioFile(audioFile);
-    const { runner } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality });
+    const { runner } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality, realtime: false });
     const dir = mkdtempSync(path.join(os.tmpdir(), "lipsync-render-"));
     const started = performance.now();
     try {

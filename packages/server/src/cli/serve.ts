@@ -34,6 +34,9 @@ export const serve: Command = {
     { name: "allow-origin", value: "ORIGIN", multiple: true, default: "same origin only", description: "a web origin (https://app.example.com) whose pages may call this server, or '*' for any: CORS for RPCs and files, and the WebSocket's Origin check" },
     { name: "tls-cert", value: "FILE", description: "PEM certificate: serve HTTPS and gRPC over TLS on the same port" },
     { name: "tls-key", value: "FILE", description: "PEM private key of --tls-cert" },
+    { name: "capacity", value: "N", default: "measured at load", description: "real-time sessions per avatar to admit; past it new sessions are refused (RESOURCE_EXHAUSTED, WebSocket 4429) and /readyz says 503" },
+    { name: "max-latency-ms", value: "MS", default: String(DEFAULTS.maxFrameLatencyMs), description: "a live session's speech frame later than this is dropped (frames_dropped event) so the session catches up" },
+    { name: "max-sessions", value: "N", default: String(DEFAULTS.maxSessions), description: "hard cap on concurrent sessions, whatever the capacity" },
     { name: "open", description: "open the demo page in the desktop's browser" },
   ],
   async run(values) {
@@ -41,13 +44,20 @@ export const serve: Command = {
     const port = intOption(values, "port", 0, 65535) ?? (process.env.PORT ? Number(process.env.PORT) : undefined);
     const host = stringOption(values, "host");
     const allowOrigins = listOption(values, "allow-origin");
+    const admission = {
+      sessionCapacity: intOption(values, "capacity", 1, 100_000),
+      maxFrameLatencyMs: intOption(values, "max-latency-ms", 40, 60_000),
+      maxSessions: intOption(values, "max-sessions", 1, 100_000),
+    };
     // Cheap checks first: a typo in a folder, a busy port or a bad origin is reported before any model loads.
     checkAvatarFolders(options.avatarRoots!);
-    resolveConfig({ ...options, port, host, allowOrigins });
+    resolveConfig({ ...options, ...admission, port, host, allowOrigins });
     await checkPortFree(port ?? DEFAULTS.port, host ?? DEFAULTS.host);
     const given = listOption(values, "preload");
     const preload = given.length ? given : await allAvatarNames(options.avatarRoots!);
-    const server = await startServer({ ...options, port, host, preloadAvatars: preload, allowOrigins, staticMounts: defaultStaticMounts() });
+    const server = await startServer({
+      ...options, ...admission, port, host, preloadAvatars: preload, allowOrigins, staticMounts: defaultStaticMounts(),
+    });
     console.log(`lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`);
     console.log(`open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`);
     if (allowOrigins.length) console.log(`pages from ${allowOrigins.includes("*") ? "any origin" : allowOrigins.join(", ")} may call this server (--allow-origin)`);
