@@ -51,6 +51,7 @@ export interface ServerConfig {
    * (non-browser clients) and from the server's own origin are always served.
    */
   allowOrigins: string[];
+  /**
    * A live session's speech frame not rendered within this long of being due (its audio
    * complete, or its real-time slot) is dropped and the client told: sessions of an overloaded
    * server stay this close to their audio instead of falling further behind. Milliseconds.
