@@ -20,7 +20,7 @@ import { DEFAULT_MEL, SAMPLE_RATE } from "../packages/server/src/audio/constants
 import { FrameWindows } from "../packages/server/src/audio/frame-windows.js";
 import { melSpectrogram } from "../packages/server/src/audio/mel.js";
 import { parseWav } from "../packages/server/src/audio/wav.js";
-import { composite, cropToPlanar, modelInput, pasteMask } from "../packages/server/src/engine/image-ops.js";
+import { composite, cropToPlanar, modelInputBytes, pasteMask } from "../packages/server/src/engine/image-ops.js";
 import { encodeJpeg } from "../packages/server/src/engine/jpeg.js";
 import { LipSyncModel } from "../packages/server/src/engine/model.js";
 import { readManifest } from "../packages/server/src/avatar/loader.js";
@@ -122,7 +122,7 @@ async function naive(): Promise<Result> {
     const raw = spawnSync("ffmpeg", ["-loglevel", "error", "-ss", (i / 25).toFixed(3), "-i", video, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], { maxBuffer: 64 << 20 });
     const frame = { data: new Uint8Array(raw.stdout), width: manifest.width, height: manifest.height };
     const rect = manifest.cropBoxes[i]!;
-    const input = modelInput(cropToPlanar(frame, rect, spec.image), spec.image);
+    const input = { bytes: modelInputBytes(cropToPlanar(frame, rect, spec.image), spec.image) };
     // Audio features from scratch: mel of the track, then the encoder on each context window.
     const windows = new FrameWindows(DEFAULT_MEL);
     const from = Math.max(0, (i - 10) * 640);

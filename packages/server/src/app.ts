@@ -16,7 +16,7 @@ import { renderFrame, type ImageEncoding, type RenderedFrame } from "./engine/re
 import { LipSyncError, invalidArgument } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { Stats } from "./metrics.js";
-import { SessionRunner } from "./session/session-runner.js";
+import { SessionRunner, type SessionOutput } from "./session/session-runner.js";
 
 export interface AvatarSummary {
   name: string;
@@ -302,6 +302,22 @@ export class LipSyncApp {
     this.stats.sessionOpened();
     this.logger.info({ session: id, avatar: avatar.name, rate: config.sampleRate, continuous: config.continuous }, "session started");
     return { id, runner, avatar };
+  }
+
+  /**
+   * A session's outputs, as transports send them, timing each utterance's first frame: from the
+   * speech-started event (queued when its first audio arrives) to its first speech frame.
+   */
+  async *outputs(runner: SessionRunner): AsyncGenerator<SessionOutput> {
+    let speechAt: number | undefined;
+    for await (const out of runner) {
+      if (out.type === "speech-started") speechAt = performance.now();
+      else if (out.type === "frame" && out.frame.kind === "speech" && speechAt !== undefined) {
+        this.stats.firstFrame((performance.now() - speechAt) / 1000);
+        speechAt = undefined;
+      }
+      yield out;
+    }
   }
 
   closeSession(runner: SessionRunner): void {

@@ -3,6 +3,7 @@
  * read only in cli.ts; everything else receives a resolved `ServerConfig`.
  */
 import os from "node:os";
+import { normaliseOrigins } from "./transport/origin.js";
 
 export type MemoryMode = "preload" | "lazy";
 export type Device = "cpu" | "cuda";
@@ -45,6 +46,12 @@ export interface ServerConfig {
   /** Concurrent sessions the server accepts. */
   maxSessions: number;
   /**
+   * Web origins (`https://app.example.com`, or `*` for any) whose pages may call the server:
+   * CORS for RPCs and files, and the WebSocket's Origin check. Requests without an Origin
+   * (non-browser clients) and from the server's own origin are always served.
+   */
+  allowOrigins: string[];
+  /**
    * A live session's speech frame not rendered within this long of being due (its audio
    * complete, or its real-time slot) is dropped and the client told: sessions of an overloaded
    * server stay this close to their audio instead of falling further behind. Milliseconds.
@@ -85,6 +92,7 @@ export const DEFAULTS: ServerConfig = {
   maxQueuedAudioSeconds: 60,
   maxQueuedFrames: 75,
   maxSessions: 64,
+  allowOrigins: [],
   maxFrameLatencyMs: 500,
   sessionCapacity: 0,
   capacityUtilisation: 0.9,
@@ -107,6 +115,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     throw new Error(`device must be cpu or cuda, got ${String(config.device)}`);
   }
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
+  config.allowOrigins = normaliseOrigins(config.allowOrigins);
   if (!Number.isInteger(config.sessionCapacity) || config.sessionCapacity < 0) throw new Error("sessionCapacity must be an integer >= 0");
   if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
   return config;

@@ -22,7 +22,7 @@ export function samplesPerFrameAt(fps: number): number | undefined {
 
 /** Input rates the audio front end accepts, samples per second. */
 export const MIN_INPUT_RATE = 8_000;
-export const MAX_INPUT_RATE = 48_000;
+export const MAX_INPUT_RATE = 192_000;
 
 /** Mel settings: the SyncTalk_2D / Wav2Lip convention. */
 export interface MelConfig {

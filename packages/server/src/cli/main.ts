@@ -84,6 +84,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(commandHelp(command));
       return 0;
     }
+    if (values.version) {
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    }
     await command.run(values, positionals);
     return 0;
   } catch (err) {

@@ -25,6 +25,7 @@ import { fanOut } from "../engine/abort.js";
 /** How often a health Watch stream re-reads readiness, ms. */
 const HEALTH_WATCH_MS = 500;
 
+
 function transportOf(ctx: HandlerContext): Transport {
   const type = ctx.requestHeader.get("content-type") ?? "";
   if (type.startsWith("application/grpc-web")) return "grpc-web";
@@ -220,7 +221,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         reader.catch((err) => runner.close(err instanceof LipSyncError ? err : toLipSync(err)));
         try {
           yield create(SpeakResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
-          for await (const out of runner) yield speakResponse(out);
+          for await (const out of app.outputs(runner)) yield speakResponse(out);
         } finally {
           ctx.signal.removeEventListener("abort", abort);
           app.closeSession(runner);
@@ -249,7 +250,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
             if (offset >= samples.length) runner.finish();
           };
           feed();
-          for await (const out of runner) {
+          for await (const out of app.outputs(runner)) {
             if (offset < samples.length) feed();
             const msg = speakAudioResponse(out);
             if (msg) yield msg;

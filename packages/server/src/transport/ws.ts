@@ -210,7 +210,7 @@ class Connection {
   /** Sends the session's outputs in order, waiting while the socket's buffer is full. */
   private async forward(s: LiveSession): Promise<void> {
     try {
-      for await (const out of s.runner) {
+      for await (const out of this.app.outputs(s.runner)) {
         if (out.type !== "frame") {
           await this.sendAsync(JSON.stringify(sessionEventJson(out)));
           continue;
