@@ -71,6 +71,14 @@ export interface ServerConfig {
   logLevel: string;
   /** Seconds to wait for sessions to end on shutdown before closing them. */
   shutdownGraceSeconds: number;
+  /** HTTP/2 streams a client may have open at once on one connection. */
+  maxConcurrentStreams: number;
+  /**
+   * HTTP/2 streams a connection may abandon (reset before their answer is complete) in a burst,
+   * and per second on average; past that it gets GOAWAY(ENHANCE_YOUR_CALM) (the rapid reset).
+   */
+  streamResetBurst: number;
+  streamResetRate: number;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -98,6 +106,9 @@ export const DEFAULTS: ServerConfig = {
   capacityUtilisation: 0.9,
   logLevel: "info",
   shutdownGraceSeconds: 5,
+  maxConcurrentStreams: 128,
+  streamResetBurst: 200,
+  streamResetRate: 20,
 };
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {

@@ -13,6 +13,7 @@ import { reflectionRoutes } from "./transport/reflection.js";
 import { rpcMetrics } from "./transport/rpc-metrics.js";
 import { createOnePortServer } from "./transport/one-port.js";
 import { checkOrigin, refusalText, withOriginPolicy } from "./transport/origin.js";
+import { requestContextValues, withRequestContext } from "./transport/request-context.js";
 import { httpRoutes, type StaticMount } from "./transport/static-files.js";
 import { WebSocketEndpoint } from "./transport/ws.js";
 
@@ -38,7 +39,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   await app.start();
 
   const ws = new WebSocketEndpoint(app);
-  const handler = withOriginPolicy(connectNodeAdapter({
+  const handler = withOriginPolicy(withRequestContext(connectNodeAdapter({
     routes: (router) => {
       lipSyncRoutes(app)(router);
       reflectionRoutes(router, [LipSyncService, health.Health]);
@@ -46,8 +47,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     interceptors: [rpcMetrics(app.stats)],
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
+    contextValues: requestContextValues,
     fallback: httpRoutes(app, staticMounts),
-  }), config.allowOrigins);
+  })), config.allowOrigins);
   const server = createOnePortServer(handler, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const origin = checkOrigin(req.headers, config.allowOrigins);
@@ -59,7 +61,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     } else {
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
     }
-  }, config.tls);
+  }, config.tls, {
+    maxConcurrentStreams: config.maxConcurrentStreams,
+    // Room for a whole message at the limit in flight on a connection, and Node's own 10 MB.
+    maxSessionMemoryMb: Math.ceil((2 * config.maxMessageBytes) / 2 ** 20) + 10,
+    resets: { burst: config.streamResetBurst, rate: config.streamResetRate },
+  });
   const port = await server.listen(config.port, config.host);
   const scheme = config.tls ? "https" : "http";
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;

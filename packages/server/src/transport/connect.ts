@@ -19,8 +19,8 @@ import { LipSyncError, invalidArgument } from "../errors.js";
 import type { Transport } from "../metrics.js";
 import type { SessionOutput } from "../session/session-runner.js";
 import { avatarInfo, box, imageEncoding, renderedFrame, sessionFrame } from "./proto-convert.js";
+import { callSignal } from "./request-context.js";
 import { toConnectError } from "./status.js";
-import { fanOut } from "../engine/abort.js";
 
 /** How often a health Watch stream re-reads readiness, ms. */
 const HEALTH_WATCH_MS = 500;
@@ -132,19 +132,19 @@ export function lipSyncRoutes(app: LipSyncApp) {
 
       renderFrame: unary("RenderFrame", async (req, ctx) => {
         const encoding = imageEncoding(req.format);
-        const [f] = await app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, fanOut(ctx.signal));
+        const [f] = await app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, callSignal(ctx));
         return create(RenderFrameResponseSchema, { frame: renderedFrame(f!, req.index, encoding) });
       }),
 
       renderFrames: unary("RenderFrames", async (req, ctx) => {
         const t = performance.now();
         const encoding = imageEncoding(req.format);
-        const frames = await app.renderOwn(req.avatar, req.indices, encoding, req.quality || undefined, fanOut(ctx.signal));
+        const frames = await app.renderOwn(req.avatar, req.indices, encoding, req.quality || undefined, callSignal(ctx));
         return create(RenderFramesResponseSchema, { frames: frames.map((f, i) => renderedFrame(f, req.indices[i]!, encoding)), totalMs: performance.now() - t });
       }),
 
       streamRender: streaming("StreamRender", async function* (requests: AsyncIterable<StreamRenderRequest>, ctx: HandlerContext) {
-        const signal = fanOut(ctx.signal);
+        const signal = callSignal(ctx);
         // Render each request as it arrives, so a burst batches; answer in request order.
         const pending: Promise<Frame>[] = [];
         let readError: unknown;
@@ -189,8 +189,10 @@ export function lipSyncRoutes(app: LipSyncApp) {
           encoding: imageEncoding(config.imageFormat), quality: config.quality || app.config.jpegQuality, patch: config.mouthPatch,
         });
         const { runner } = session;
+        // Any end of the call (a reset of any code, a dropped connection) ends the session.
+        const signal = callSignal(ctx);
         const abort = () => app.closeSession(runner);
-        ctx.signal.addEventListener("abort", abort);
+        signal.addEventListener("abort", abort);
         const reader = (async () => {
           for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
             const m = r.value.message;
@@ -223,7 +225,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
           yield create(SpeakResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
           for await (const out of app.outputs(runner)) yield speakResponse(out);
         } finally {
-          ctx.signal.removeEventListener("abort", abort);
+          signal.removeEventListener("abort", abort);
           app.closeSession(runner);
         }
       }),
@@ -235,8 +237,10 @@ export function lipSyncRoutes(app: LipSyncApp) {
           patch: req.mouthPatch,
         });
         const { runner } = session;
+        // Any end of the call (a reset of any code, a dropped connection) ends the session.
+        const signal = callSignal(ctx);
         const abort = () => app.closeSession(runner);
-        ctx.signal.addEventListener("abort", abort);
+        signal.addEventListener("abort", abort);
         try {
           yield create(SpeakAudioResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
           // The whole clip is here: push it in pieces as rendering makes room.
@@ -256,7 +260,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
             if (msg) yield msg;
           }
         } finally {
-          ctx.signal.removeEventListener("abort", abort);
+          signal.removeEventListener("abort", abort);
           app.closeSession(runner);
         }
       }),
@@ -289,22 +293,23 @@ export function lipSyncRoutes(app: LipSyncApp) {
         return { status: status() };
       },
       async *watch(req, ctx) {
+        const signal = callSignal(ctx);
         if (req.service !== "" && req.service !== LipSyncService.typeName) {
           yield { status: Status.SERVICE_UNKNOWN };
         } else {
           // Sends the status, then every change of it, until the client goes.
           let last: number | undefined;
-          while (!ctx.signal.aborted) {
+          while (!signal.aborted) {
             const now = status();
             if (now !== last) yield { status: now };
             last = now;
             await new Promise<void>((resolve) => {
               const t = setTimeout(resolve, HEALTH_WATCH_MS);
-              ctx.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+              signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
             });
           }
         }
-        await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener("abort", () => resolve(), { once: true })));
+        await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
       },
     });
   };

@@ -11,6 +11,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { TlsConfig } from "../config.js";
+import { guardSession, type ResetBudget } from "./h2-guard.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -46,7 +47,16 @@ export function sniff(socket: net.Socket, onHttp2: (s: net.Socket) => void, onHt
   socket.once("error", () => socket.destroy());
 }
 
-export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined): OnePortServer {
+export interface Http2Limits {
+  /** Streams a peer may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams: number;
+  /** Buffered bytes a connection may hold (Node's maxSessionMemory), MB. */
+  maxSessionMemoryMb: number;
+  /** Streams a peer may abandon (reset) before it is sent away (h2-guard.ts). */
+  resets: ResetBudget;
+}
+
+export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined, limits: Http2Limits): OnePortServer {
   const sockets = new Set<Duplex>();
   const h2sessions = new Set<http2.Http2Session>();
   const track = (s: Duplex) => {
@@ -54,13 +64,15 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
     s.once("close", () => sockets.delete(s));
   };
   let listener: net.Server;
+  const h2Options = { maxSessionMemory: limits.maxSessionMemoryMb, settings: { maxConcurrentStreams: limits.maxConcurrentStreams } };
   const closers: (() => void)[] = [];
 
   if (tls) {
-    const secure = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
+    const secure = http2.createSecureServer({ ...h2Options, cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
     secure.on("upgrade", onUpgrade);
     secure.on("secureConnection", track);
     secure.on("session", (s) => {
+      guardSession(s, limits.resets);
       h2sessions.add(s);
       s.once("close", () => h2sessions.delete(s));
     });
@@ -68,8 +80,9 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
   } else {
     const h1 = http.createServer(handler);
     h1.on("upgrade", onUpgrade);
-    const h2 = http2.createServer(handler);
+    const h2 = http2.createServer(h2Options, handler);
     h2.on("session", (s) => {
+      guardSession(s, limits.resets);
       h2sessions.add(s);
       s.once("close", () => h2sessions.delete(s));
     });
