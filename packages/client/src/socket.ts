@@ -17,13 +17,19 @@ type WebSocketLike = {
   onclose: ((ev: { code: number; reason: string }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
 };
-type WebSocketCtor = new (url: string) => WebSocketLike;
+type WebSocketCtor = new (url: string, protocols?: string[]) => WebSocketLike;
 
 export interface SocketOptions {
   /** ws:// or wss:// URL of the server's /ws endpoint. */
   url: string;
   /** A WebSocket implementation; defaults to the global one (browsers, Node 22+). */
   WebSocket?: WebSocketCtor;
+  /**
+   * Bearer token, for a server that requires one. Browsers cannot set headers on a WebSocket:
+   * it goes as the subprotocol `bearer.TOKEN` beside `lipsync` (the server answers `lipsync`),
+   * so it stays out of URLs and their logs.
+   */
+  token?: string;
 }
 
 export interface StartOptions {
@@ -82,7 +88,7 @@ export class LipSyncSocket {
   static connect(options: SocketOptions): Promise<LipSyncSocket> {
     const Ctor = options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketCtor }).WebSocket;
     if (!Ctor) throw new Error("no WebSocket implementation: pass one in options.WebSocket");
-    const ws = new Ctor(options.url);
+    const ws = options.token ? new Ctor(options.url, ["lipsync", `bearer.${options.token}`]) : new Ctor(options.url);
     return new Promise((resolve, reject) => {
       ws.onopen = () => resolve(new LipSyncSocket(ws));
       ws.onerror = () => reject(new Error(`cannot connect to ${options.url}`));

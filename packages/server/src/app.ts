@@ -61,6 +61,8 @@ export interface SessionConfig {
   quality: number;
   /** Speech frames as mouth patches over the source frame. */
   patch?: boolean;
+  /** Who opened it, for the per-client session limit; absent: no per-client limit. */
+  client?: { id: string; maxSessions: number | undefined };
   /**
    * The client plays frames as they come (default): late frames are dropped past the latency
    * bound. False for offline rendering, where every frame is wanted however long it takes.
@@ -77,7 +79,9 @@ export class LipSyncApp {
   readonly stats = new Stats();
   readonly logger: Logger;
   /** Live sessions with their id, avatar name and share of the machine's capacity. */
-  private readonly sessions = new Map<SessionRunner, { id: string; avatar: string; cost: number }>();
+  private readonly sessions = new Map<SessionRunner, { id: string; avatar: string; cost: number; client: string | undefined }>();
+  /** Live sessions per client id. */
+  private readonly clientSessions = new Map<string, number>();
   private nextSessionId = 1;
   /** Engine rate measured per loaded avatar. */
   private readonly throughput = new WeakMap<Avatar, Throughput>();
@@ -272,6 +276,12 @@ export class LipSyncApp {
       this.stats.sessionRefused();
       throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions; retry later`, { retryAfterMs: ADMISSION_RETRY_MS });
     }
+    const client = config.client;
+    const clientLimit = client?.maxSessions ?? (this.config.maxSessionsPerClient || undefined);
+    if (client && clientLimit !== undefined && (this.clientSessions.get(client.id) ?? 0) >= clientLimit) {
+      this.stats.sessionRefused();
+      throw new LipSyncError("resource_exhausted", `this client is at its limit of ${clientLimit} sessions; end one first`, { retryAfterMs: ADMISSION_RETRY_MS });
+    }
     const avatar = await this.registry.get(config.avatar);
     if (avatar.manifest.model.audio.frontEnd.kind === "none") {
       throw new LipSyncError("failed_precondition", `avatar "${avatar.name}" has no live audio front end (only precomputed features of its own track): it renders with RenderFrame, not Speak`);
@@ -297,7 +307,8 @@ export class LipSyncApp {
       onDropped: (n) => this.stats.dropped(n),
     });
     const id = `s${this.nextSessionId++}`;
-    this.sessions.set(runner, { id, avatar: avatar.name, cost });
+    this.sessions.set(runner, { id, avatar: avatar.name, cost, client: client?.id });
+    if (client) this.clientSessions.set(client.id, (this.clientSessions.get(client.id) ?? 0) + 1);
     this.load += cost;
     this.stats.sessionOpened();
     this.logger.info({ session: id, avatar: avatar.name, rate: config.sampleRate, continuous: config.continuous }, "session started");
@@ -324,6 +335,11 @@ export class LipSyncApp {
     const info = this.sessions.get(runner);
     if (!info) return;
     this.sessions.delete(runner);
+    if (info.client !== undefined) {
+      const n = (this.clientSessions.get(info.client) ?? 1) - 1;
+      if (n > 0) this.clientSessions.set(info.client, n);
+      else this.clientSessions.delete(info.client);
+    }
     this.load = this.sessions.size === 0 ? 0 : Math.max(0, this.load - info.cost);
     runner.abort();
     this.stats.sessionClosed();

@@ -16,6 +16,7 @@ export interface TlsConfig {
 export interface ServerConfig {
   /** TCP port; 0 picks a free one. */
   port: number;
+  /** Address to listen on: loopback unless opened up on purpose ("0.0.0.0", "::"). */
   host: string;
   /** Directories whose sub-directories are avatar packages. */
   avatarRoots: string[];
@@ -45,6 +46,21 @@ export interface ServerConfig {
   maxQueuedFrames: number;
   /** Concurrent sessions the server accepts. */
   maxSessions: number;
+  /**
+   * Concurrent sessions one client may hold (per token when authentication is on, else per
+   * remote address); 0: only `maxSessions`. A JWT's `max_sessions` claim overrides it.
+   */
+  maxSessionsPerClient: number;
+  /** Bearer tokens that may call the server; any configured token or key turns authentication on. */
+  authTokens: string[];
+  /** Bearer tokens with the admin scope too (LoadAvatar, UnloadAvatar). */
+  adminTokens: string[];
+  /** PEM public key (RSA, EC P-256, Ed25519) that verifies JWT bearer tokens (RS256, ES256, EdDSA). */
+  jwtPublicKey?: string;
+  /** Request/response calls (unary RPCs, WebSocket requests) one client may make a second; 0: no limit. */
+  rateLimit: number;
+  /** Calls one client may make in a burst above `rateLimit`. */
+  rateBurst: number;
   /**
    * Web origins (`https://app.example.com`, or `*` for any) whose pages may call the server:
    * CORS for RPCs and files, and the WebSocket's Origin check. Requests without an Origin
@@ -85,7 +101,7 @@ export type ServerOptions = Partial<ServerConfig>;
 
 export const DEFAULTS: ServerConfig = {
   port: 8080,
-  host: "0.0.0.0",
+  host: "127.0.0.1",
   avatarRoots: [],
   preloadAvatars: [],
   memory: "preload",
@@ -100,6 +116,11 @@ export const DEFAULTS: ServerConfig = {
   maxQueuedAudioSeconds: 60,
   maxQueuedFrames: 75,
   maxSessions: 64,
+  maxSessionsPerClient: 0,
+  authTokens: [],
+  adminTokens: [],
+  rateLimit: 200,
+  rateBurst: 400,
   allowOrigins: [],
   maxFrameLatencyMs: 500,
   sessionCapacity: 0,
@@ -128,6 +149,11 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
   config.allowOrigins = normaliseOrigins(config.allowOrigins);
   if (!Number.isInteger(config.sessionCapacity) || config.sessionCapacity < 0) throw new Error("sessionCapacity must be an integer >= 0");
+  for (const t of [...config.authTokens, ...config.adminTokens]) {
+    if (!/^[\x21-\x7e]+$/.test(t)) throw new Error("auth tokens must be printable ASCII without spaces");
+  }
+  if (!Number.isInteger(config.maxSessionsPerClient) || config.maxSessionsPerClient < 0) throw new Error("maxSessionsPerClient must be an integer >= 0");
+  if (!(config.rateLimit >= 0) || !(config.rateBurst >= 1)) throw new Error("rateLimit must be >= 0 and rateBurst >= 1");
   if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
   return config;
 }

@@ -5,7 +5,9 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { LipSyncApp } from "./app.js";
 import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.js";
-import { LipSyncError } from "./errors.js";
+import type { Principal } from "./auth.js";
+import { asLipSyncError, LipSyncError } from "./errors.js";
+import { Access, wsToken } from "./transport/access.js";
 import { createLogger, type Logger } from "./logger.js";
 import { LipSyncService, health } from "@lipsync/proto";
 import { lipSyncRoutes } from "./transport/connect.js";
@@ -38,17 +40,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const app = new LipSyncApp(config, logger);
   await app.start();
 
-  const ws = new WebSocketEndpoint(app);
+  const access = new Access({
+    authTokens: config.authTokens, adminTokens: config.adminTokens, jwtPublicKey: config.jwtPublicKey, rateLimit: config.rateLimit, rateBurst: config.rateBurst,
+  });
+  const ws = new WebSocketEndpoint(app, access);
   const handler = withOriginPolicy(withRequestContext(connectNodeAdapter({
     routes: (router) => {
       lipSyncRoutes(app)(router);
       reflectionRoutes(router, [LipSyncService, health.Health]);
     },
-    interceptors: [rpcMetrics(app.stats)],
+    interceptors: [rpcMetrics(app.stats), access.interceptor(logger)],
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
     contextValues: requestContextValues,
-    fallback: httpRoutes(app, staticMounts),
+    fallback: httpRoutes(app, staticMounts, access),
   })), config.allowOrigins);
   const server = createOnePortServer(handler, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
@@ -57,7 +62,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // Before the handshake: browsers report a failed connection (close 1006), other clients see the 403.
       socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n\r\n${refusalText(origin.origin)}`);
     } else if (path === "/ws") {
-      ws.handleUpgrade(req, socket, head);
+      let caller: Principal | LipSyncError;
+      try {
+        caller = access.authenticate(wsToken(req.url, req.headers), req.socket.remoteAddress ?? "");
+      } catch (err) {
+        caller = asLipSyncError(err);
+      }
+      ws.handleUpgrade(req, socket, head, caller);
     } else {
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
     }

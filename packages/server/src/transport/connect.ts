@@ -19,6 +19,8 @@ import { LipSyncError, invalidArgument } from "../errors.js";
 import type { Transport } from "../metrics.js";
 import type { SessionOutput } from "../session/session-runner.js";
 import { avatarInfo, box, imageEncoding, renderedFrame, sessionFrame } from "./proto-convert.js";
+import { checkAvatarAllowed } from "../auth.js";
+import { principalOf } from "./access.js";
 import { callSignal } from "./request-context.js";
 import { toConnectError } from "./status.js";
 
@@ -106,10 +108,14 @@ export function lipSyncRoutes(app: LipSyncApp) {
 
   return (router: ConnectRouter) => {
     router.service(LipSyncService, {
-      listAvatars: unary("ListAvatars", async () =>
-        create(ListAvatarsResponseSchema, { avatars: (await app.listAvatars()).map(avatarInfo) })),
+      listAvatars: unary("ListAvatars", async (_req, ctx) => {
+        const allowed = principalOf(ctx)?.avatars;
+        const avatars = (await app.listAvatars()).filter((a) => !allowed || allowed.includes(a.name));
+        return create(ListAvatarsResponseSchema, { avatars: avatars.map(avatarInfo) });
+      }),
 
-      getAvatar: unary("GetAvatar", async (req) => {
+      getAvatar: unary("GetAvatar", async (req, ctx) => {
+        checkAvatarAllowed(principalOf(ctx), req.name);
         const a = await app.getAvatar(req.name);
         return create(GetAvatarResponseSchema, { avatar: avatarInfo(a.summary), cropBoxes: a.cropBoxes.map(box), mouthBox: box(a.mouthBox) });
       }),
@@ -122,7 +128,8 @@ export function lipSyncRoutes(app: LipSyncApp) {
       unloadAvatar: unary("UnloadAvatar", async (req) =>
         create(UnloadAvatarResponseSchema, { unloaded: await app.unloadAvatar(req.name) })),
 
-      getSourceFrame: unary("GetSourceFrame", async (req) => {
+      getSourceFrame: unary("GetSourceFrame", async (req, ctx) => {
+        checkAvatarAllowed(principalOf(ctx), req.avatar);
         const encoding = imageEncoding(req.format);
         const f = await app.sourceFrame(req.avatar, req.index, VIEWS[req.view] ?? "full", encoding);
         return create(GetSourceFrameResponseSchema, {
@@ -131,12 +138,14 @@ export function lipSyncRoutes(app: LipSyncApp) {
       }),
 
       renderFrame: unary("RenderFrame", async (req, ctx) => {
+        checkAvatarAllowed(principalOf(ctx), req.avatar);
         const encoding = imageEncoding(req.format);
         const [f] = await app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, callSignal(ctx));
         return create(RenderFrameResponseSchema, { frame: renderedFrame(f!, req.index, encoding) });
       }),
 
       renderFrames: unary("RenderFrames", async (req, ctx) => {
+        checkAvatarAllowed(principalOf(ctx), req.avatar);
         const t = performance.now();
         const encoding = imageEncoding(req.format);
         const frames = await app.renderOwn(req.avatar, req.indices, encoding, req.quality || undefined, callSignal(ctx));
@@ -153,6 +162,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         void (async () => {
           try {
             for await (const req of requests) {
+              checkAvatarAllowed(principalOf(ctx), req.avatar);
               const encoding = imageEncoding(req.format);
               const p = app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, signal).then(([f]) => renderedFrame(f!, req.index, encoding));
               p.catch(() => undefined);
@@ -182,11 +192,14 @@ export function lipSyncRoutes(app: LipSyncApp) {
         const first = await iterator.next();
         if (first.done || first.value.message.case !== "config") throw invalidArgument("the first Speak message must be config");
         const config = first.value.message.value;
+        const principal = principalOf(ctx);
+        checkAvatarAllowed(principal, config.avatar);
         const format = pcmFormat(config.audioFormat);
         const pcm = format.encoding;
         const session = await app.openSession({
           avatar: config.avatar, sampleRate: format.rate, continuous: config.continuous,
           encoding: imageEncoding(config.imageFormat), quality: config.quality || app.config.jpegQuality, patch: config.mouthPatch,
+          ...(principal ? { client: principal } : {}),
         });
         const { runner } = session;
         // Any end of the call (a reset of any code, a dropped connection) ends the session.
@@ -231,10 +244,12 @@ export function lipSyncRoutes(app: LipSyncApp) {
       }),
 
       speakAudio: streaming("SpeakAudio", async function* (req: { avatar: string; audioFormat?: AudioFormat; audio: Uint8Array; imageFormat: ImageFormat; quality: number; mouthPatch: boolean }, ctx: HandlerContext) {
+        const principal = principalOf(ctx);
+        checkAvatarAllowed(principal, req.avatar);
         const { samples, rate } = decodeClip(req.audioFormat, req.audio);
         const session = await app.openSession({
           avatar: req.avatar, sampleRate: rate, continuous: false, encoding: imageEncoding(req.imageFormat), quality: req.quality || app.config.jpegQuality,
-          patch: req.mouthPatch,
+          patch: req.mouthPatch, ...(principal ? { client: principal } : {}),
         });
         const { runner } = session;
         // Any end of the call (a reset of any code, a dropped connection) ends the session.

@@ -12,10 +12,12 @@ import { setMaxListeners } from "node:events";
 import type { LipSyncApp } from "../app.js";
 import { SAMPLE_RATE } from "../audio/constants.js";
 import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
+import { checkAvatarAllowed, type Principal } from "../auth.js";
 import { asLipSyncError, invalidArgument, LipSyncError } from "../errors.js";
 import type { SessionRunner } from "../session/session-runner.js";
 import { decodeBinaryRequest, encodeError, encodeSourceFrame, frameMessage, KIND_IDLE, KIND_INFERENCE, KIND_SPEECH } from "./ws-binary.js";
 import { avatarJson, frameJson, inferenceJson, parseJsonRequest, sessionEventJson, type JsonRequest } from "./ws-json.js";
+import type { Access } from "./access.js";
 import { closeReason, HTTP_STATUS, WS_CLOSE } from "./status.js";
 
 /** What the protocol needs of a socket. */
@@ -30,6 +32,16 @@ export interface WsPeer {
    */
   sendAsync(data: string | Uint8Array): Promise<void>;
   close(code: number, reason: string): void;
+}
+
+/** JSON messages answered with one reply (rate-limited), as opposed to session messages. */
+const REQUEST_TYPES = new Set<JsonRequest["type"]>(["get_stats", "list_models", "get_metadata", "get_video_frame", "inference"]);
+
+function errorJson(requestId: string | undefined, e: LipSyncError) {
+  return {
+    type: "error", success: false, code: e.code, error: e.code === "internal" ? "internal error" : e.message, request_id: requestId,
+    ...(e.retryAfterMs === undefined ? {} : { retry_after_ms: e.retryAfterMs }),
+  };
 }
 
 interface LiveSession {
@@ -48,7 +60,11 @@ export class WsConnection {
   /** Aborted when the socket closes: its requests' frames not yet rendered never will be. */
   private readonly closed = new AbortController();
 
-  constructor(private readonly app: LipSyncApp, private readonly peer: WsPeer) {
+  /**
+   * `principal`: who authenticated on this socket (undefined in tests without access control);
+   * `access`: the per-client rate limit of request messages.
+   */
+  constructor(private readonly app: LipSyncApp, private readonly peer: WsPeer, private readonly principal?: Principal, private readonly access?: Access) {
     setMaxListeners(0, this.closed.signal);
   }
 
@@ -78,8 +94,26 @@ export class WsConnection {
     this.onClose();
   }
 
+  /** A request message's refusal (rate limit, an avatar the token does not allow), or undefined. */
+  private refusal(avatar: string | undefined): LipSyncError | undefined {
+    try {
+      if (this.access && this.principal) this.access.rateLimit(this.principal);
+      if (avatar !== undefined) checkAvatarAllowed(this.principal, avatar);
+      return undefined;
+    } catch (err) {
+      return asLipSyncError(err);
+    }
+  }
+
   private onJson(req: JsonRequest): void {
     this.app.stats.request(`ws:${req.type}`, "ws-json");
+    if (REQUEST_TYPES.has(req.type)) {
+      const refused = this.refusal("avatar" in req ? req.avatar : undefined);
+      if (refused) {
+        this.sendJson(errorJson("requestId" in req ? req.requestId : undefined, refused));
+        return;
+      }
+    }
     switch (req.type) {
       case "get_stats":
         this.statsSubscribed = true;
@@ -87,7 +121,8 @@ export class WsConnection {
         return;
       case "list_models":
         this.answer(undefined, async () => {
-          const avatars = await this.app.listAvatars();
+          const allowed = this.principal?.avatars;
+          const avatars = (await this.app.listAvatars()).filter((a) => !allowed || allowed.includes(a.name));
           return { type: "models", models: { loaded_models: avatars.filter((a) => a.loaded).map((a) => a.name), count: avatars.filter((a) => a.loaded).length }, avatars: avatars.map(avatarJson) };
         });
         return;
@@ -134,6 +169,11 @@ export class WsConnection {
     this.app.stats.request(`ws:${req.type}`, "ws-binary");
     if (req.type === "audio") {
       this.onSessionMessage({ type: "audio", data: req.data });
+      return;
+    }
+    const refused = this.refusal(req.avatar);
+    if (refused) {
+      this.send(encodeError(req.requestId, HTTP_STATUS[refused.code], refused.message));
       return;
     }
     const reply = async () => {
@@ -198,9 +238,10 @@ export class WsConnection {
 
   private async start(req: Extract<JsonRequest, { type: "start" }>): Promise<void> {
     if (req.channels !== 1 && req.channels !== 2) throw invalidArgument(`field "channels" must be 1 or 2`);
+    checkAvatarAllowed(this.principal, req.avatar);
     const { id, runner, avatar } = await this.app.openSession({
       avatar: req.avatar, sampleRate: req.sampleRate, continuous: req.continuous, encoding: "jpeg", quality: req.quality ?? this.app.config.jpegQuality,
-      patch: req.patch,
+      patch: req.patch, ...(this.principal ? { client: this.principal } : {}),
     });
     if (!this.peer.open) {
       this.app.closeSession(runner);
@@ -239,7 +280,7 @@ export class WsConnection {
     work().then((msg) => this.sendJson(msg), (err) => {
       const e = asLipSyncError(err);
       if (e.code === "internal") this.app.logger.error({ err: e.cause ?? e }, "internal error");
-      this.sendJson({ type: "error", success: false, code: e.code, error: e.code === "internal" ? "internal error" : e.message, request_id: requestId });
+      this.sendJson(errorJson(requestId, e));
     });
   }
 

@@ -7,7 +7,10 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { LipSyncApp } from "../app.js";
+import type { Principal } from "../auth.js";
 import { LipSyncError } from "../errors.js";
+import { selectSubprotocol, type Access } from "./access.js";
+import { closeReason, WS_CLOSE } from "./status.js";
 import { WsConnection, type WsPeer } from "./ws-core.js";
 
 /** Unsent bytes past which a socket counts as a slow consumer. */
@@ -48,8 +51,10 @@ export class WebSocketEndpoint {
   private readonly sockets = new Set<Socket>();
   private readonly timers: NodeJS.Timeout[];
 
-  constructor(private readonly app: LipSyncApp) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: app.config.maxMessageBytes, perMessageDeflate: false });
+  constructor(private readonly app: LipSyncApp, private readonly access: Access) {
+    this.wss = new WebSocketServer({
+      noServer: true, maxPayload: app.config.maxMessageBytes, perMessageDeflate: false, handleProtocols: (offered) => selectSubprotocol(offered),
+    });
     this.timers = [
       setInterval(() => {
         for (const { core } of this.sockets) if (core.statsSubscribed) core.sendJson(core.statsJson());
@@ -65,9 +70,17 @@ export class WebSocketEndpoint {
     for (const t of this.timers) t.unref();
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /**
+   * Completes the handshake; `caller` is the authenticated principal, or the refusal, sent as a
+   * close code after the handshake (4401, 4403) since browsers see nothing of a refused upgrade.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, caller: Principal | LipSyncError): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const c: Socket = { ws, core: new WsConnection(this.app, peerOf(ws)), alive: true };
+      if (caller instanceof LipSyncError) {
+        ws.close(WS_CLOSE[caller.code], closeReason(caller.message));
+        return;
+      }
+      const c: Socket = { ws, core: new WsConnection(this.app, peerOf(ws), caller, this.access), alive: true };
       this.sockets.add(c);
       this.app.stats.wsOpened();
       ws.on("message", (data, isBinary) => c.core.onMessage(toBytes(data), isBinary));
