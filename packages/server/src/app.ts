@@ -80,6 +80,8 @@ export class LipSyncApp {
   readonly logger: Logger;
   /** Live sessions with their id, avatar name and share of the machine's capacity. */
   private readonly sessions = new Map<SessionRunner, { id: string; avatar: string; cost: number; client: string | undefined }>();
+  /** Sessions whose current utterance has started and not yet ended, as their transports see them. */
+  private readonly talking = new Set<SessionRunner>();
   /** Live sessions per client id. */
   private readonly clientSessions = new Map<string, number>();
   private nextSessionId = 1;
@@ -149,6 +151,10 @@ export class LipSyncApp {
   /** Readiness goes NOT_SERVING at once and new sessions are refused (graceful shutdown). */
   startDraining(): void {
     this.draining = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   private fits(cost: number): boolean {
@@ -322,6 +328,8 @@ export class LipSyncApp {
   async *outputs(runner: SessionRunner): AsyncGenerator<SessionOutput> {
     let speechAt: number | undefined;
     for await (const out of runner) {
+      if (out.type === "speech-started") this.talking.add(runner);
+      else if (out.type === "speech-ended") this.talking.delete(runner);
       if (out.type === "speech-started") speechAt = performance.now();
       else if (out.type === "frame" && out.frame.kind === "speech" && speechAt !== undefined) {
         this.stats.firstFrame((performance.now() - speechAt) / 1000);
@@ -335,6 +343,7 @@ export class LipSyncApp {
     const info = this.sessions.get(runner);
     if (!info) return;
     this.sessions.delete(runner);
+    this.talking.delete(runner);
     if (info.client !== undefined) {
       const n = (this.clientSessions.get(info.client) ?? 1) - 1;
       if (n > 0) this.clientSessions.set(info.client, n);
@@ -352,6 +361,11 @@ export class LipSyncApp {
       runner.close(reason);
       this.closeSession(runner);
     }
+  }
+
+  /** Sessions in the middle of an utterance (a graceful shutdown lets them finish). */
+  get utterancesInProgress(): number {
+    return this.talking.size;
   }
 
   get sessionCount(): number {

@@ -85,8 +85,11 @@ export interface ServerConfig {
   /** Directory of the static player page and bundles (the web component's build). */
   publicDir?: string;
   logLevel: string;
-  /** Seconds to wait for sessions to end on shutdown before closing them. */
-  shutdownGraceSeconds: number;
+  /**
+   * Graceful shutdown (SIGTERM): how long running utterances may take to finish before the
+   * remaining sessions are ended with "going away", seconds.
+   */
+  drainSeconds: number;
   /** HTTP/2 streams a client may have open at once on one connection. */
   maxConcurrentStreams: number;
   /**
@@ -126,7 +129,7 @@ export const DEFAULTS: ServerConfig = {
   sessionCapacity: 0,
   capacityUtilisation: 0.9,
   logLevel: "info",
-  shutdownGraceSeconds: 5,
+  drainSeconds: 10,
   maxConcurrentStreams: 128,
   streamResetBurst: 200,
   streamResetRate: 20,

@@ -3,7 +3,7 @@
  * plain HTTP routes, all on one port. `startServer` is what the CLI and the tests call.
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { LipSyncApp } from "./app.js";
+import { ADMISSION_RETRY_MS, LipSyncApp } from "./app.js";
 import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.js";
 import type { Principal } from "./auth.js";
 import { asLipSyncError, LipSyncError } from "./errors.js";
@@ -25,12 +25,33 @@ export interface RunningServer {
   port: number;
   /** http(s)://host:port for clients on this machine. */
   url: string;
+  /**
+   * Graceful shutdown: readiness NOT_SERVING and new sessions refused at once, GOAWAY to HTTP/2
+   * peers, no new connections; running utterances may finish for up to `drainMs` (default
+   * `drainSeconds`); then the remaining sessions end with "going away" (WebSocket 1001, gRPC
+   * UNAVAILABLE) and the server closes.
+   */
+  drain(drainMs?: number): Promise<void>;
+  /** Shuts down without waiting for utterances (a drain of 0). */
   close(): Promise<void>;
 }
+
+/** After the drain, how long requests still running (and the closing handshakes) may take, ms. */
+const CLOSE_GRACE_MS = 1000;
+/** How often the drain checks for utterances still running, ms. */
+const DRAIN_POLL_MS = 50;
 
 export interface StartOptions extends ServerOptions {
   logger?: Logger;
   staticMounts?: StaticMount[];
+}
+
+/** While draining, HTTP/1.1 connections close after their current response (each still sees readiness go). */
+function withDrain(app: LipSyncApp, handler: ReturnType<typeof connectNodeAdapter>): ReturnType<typeof connectNodeAdapter> {
+  return (req, res) => {
+    if (app.isDraining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+    handler(req, res);
+  };
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -44,7 +65,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     authTokens: config.authTokens, adminTokens: config.adminTokens, jwtPublicKey: config.jwtPublicKey, rateLimit: config.rateLimit, rateBurst: config.rateBurst,
   });
   const ws = new WebSocketEndpoint(app, access);
-  const handler = withOriginPolicy(withRequestContext(connectNodeAdapter({
+  const handler = withOriginPolicy(withDrain(app, withRequestContext(connectNodeAdapter({
     routes: (router) => {
       lipSyncRoutes(app)(router);
       reflectionRoutes(router, [LipSyncService, health.Health]);
@@ -54,7 +75,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     writeMaxBytes: config.maxMessageBytes,
     contextValues: requestContextValues,
     fallback: httpRoutes(app, staticMounts, access),
-  })), config.allowOrigins);
+  }))), config.allowOrigins);
   const server = createOnePortServer(handler, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const origin = checkOrigin(req.headers, config.allowOrigins);
@@ -84,20 +105,30 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   logger.info({ port, tls: Boolean(config.tls), avatars: app.registry.loadedAvatars().map((a) => a.name), device: config.device, memory: config.memory }, "server listening");
 
   let closing: Promise<void> | undefined;
+  const drain = (drainMs: number): Promise<void> => {
+    closing ??= (async () => {
+      const started = performance.now();
+      logger.info({ drainMs, sessions: app.sessionCount, speaking: app.utterancesInProgress }, "server draining");
+      app.startDraining();
+      server.stopAccepting();
+      while (app.utterancesInProgress > 0 && performance.now() - started < drainMs) {
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+      }
+      logger.info({ ms: Math.round(performance.now() - started), cut: app.utterancesInProgress, sessions: app.sessionCount }, "server shutting down");
+      // Sockets first, so that WebSocket clients see 1001 (going away) rather than their session's error.
+      ws.close();
+      app.closeAllSessions(new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: ADMISSION_RETRY_MS }));
+      await server.close(CLOSE_GRACE_MS);
+      await app.close();
+    })();
+    return closing;
+  };
   return {
     app,
     config,
     port,
     url: `${scheme}://${host}:${port}`,
-    close() {
-      closing ??= (async () => {
-        logger.info({}, "server shutting down");
-        app.closeAllSessions(new LipSyncError("unavailable", "server is shutting down"));
-        ws.close();
-        await server.close(config.shutdownGraceSeconds * 1000);
-        await app.close();
-      })();
-      return closing;
-    },
+    drain: (drainMs = config.drainSeconds * 1000) => drain(drainMs),
+    close: () => drain(0),
   };
 }

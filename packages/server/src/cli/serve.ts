@@ -78,6 +78,7 @@ export const serve: Command = {
     { name: "admin-token", value: "TOKEN", multiple: true, description: "a bearer token that may also LoadAvatar and UnloadAvatar" },
     { name: "jwt-public-key", value: "FILE", description: "PEM public key (RSA, EC P-256, Ed25519) verifying JWT bearer tokens (RS256, ES256, EdDSA); claims avatars, max_sessions, scope \"admin\"" },
     { name: "rate-limit", value: "N", default: `${DEFAULTS.rateLimit}/s per client, bursts of ${DEFAULTS.rateBurst}`, description: "request/response calls one client may make a second (0: no limit)" },
+    { name: "drain-seconds", value: "S", default: String(DEFAULTS.drainSeconds), description: "on SIGTERM, how long running utterances may take to finish before the rest are ended (going away)" },
     { name: "open", description: "open the demo page in the desktop's browser" },
   ],
   async run(values) {
@@ -91,6 +92,7 @@ export const serve: Command = {
       maxFrameLatencyMs: intOption(values, "max-latency-ms", 40, 60_000),
       maxSessions: intOption(values, "max-sessions", 1, 100_000),
       maxSessionsPerClient: intOption(values, "max-sessions-per-client", 1, 100_000),
+      drainSeconds: intOption(values, "drain-seconds", 0, 3600),
       ...accessOptions(values),
       rateLimit,
       rateBurst: rateLimit === undefined ? undefined : Math.max(1, 2 * rateLimit),
@@ -110,11 +112,14 @@ export const serve: Command = {
     else if (!isLoopback(server.app.config.host)) console.log(`warning: listening on ${server.app.config.host} without --auth-token: anyone who can reach this port can use it`);
     if (allowOrigins.length) console.log(`pages from ${allowOrigins.includes("*") ? "any origin" : allowOrigins.join(", ")} may call this server (--allow-origin)`);
     if (values.open) openBrowser(`${server.url}/`);
+    // SIGTERM or Ctrl-C: drain (utterances finish, up to --drain-seconds), then exit 0; a
+    // second signal exits at once.
     let stopping = false;
     const stop = () => {
       if (stopping) process.exit(1);
       stopping = true;
-      server.close().then(() => process.exit(0), () => process.exit(1));
+      console.log(`draining: new sessions refused, running utterances get up to ${server.app.config.drainSeconds} s (signal again to stop at once)`);
+      server.drain().then(() => process.exit(0), () => process.exit(1));
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);

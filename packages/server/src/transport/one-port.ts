@@ -20,6 +20,13 @@ type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) 
 
 export interface OnePortServer {
   listen(port: number, host: string): Promise<number>;
+  /**
+   * The start of a graceful shutdown: no new connections, GOAWAY to every HTTP/2 peer (their
+   * open streams go on, new ones go elsewhere). HTTP/1.1 connections stay until close(), so a
+   * kept-alive health checker sees readiness change.
+   */
+  stopAccepting(): void;
+  /** Stops accepting, waits for connections to end, and cuts the rest after `graceMs`. */
   close(graceMs: number): Promise<void>;
 }
 
@@ -64,6 +71,7 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
     s.once("close", () => sockets.delete(s));
   };
   let listener: net.Server;
+  let closed: Promise<void> | undefined;
   const h2Options = { maxSessionMemory: limits.maxSessionMemoryMb, settings: { maxConcurrentStreams: limits.maxConcurrentStreams } };
   const closers: (() => void)[] = [];
 
@@ -103,10 +111,13 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
         });
       });
     },
+    stopAccepting() {
+      if (!closed) closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const s of h2sessions) s.close();
+    },
     async close(graceMs) {
       // Stop accepting, ask HTTP/2 peers to go away, give streams `graceMs`, then force.
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      for (const s of h2sessions) s.close();
+      this.stopAccepting();
       for (const c of closers) c();
       const timer = setTimeout(() => {
         for (const s of h2sessions) s.destroy();
