@@ -27,7 +27,11 @@ export interface AvatarSummary {
   height: number;
   description: string;
   license: string;
-  model: { inputSize: number; lookaheadFrames: number; gmacPerFrame: number; provider: string } | undefined;
+  model: {
+    inputSize: number; lookaheadFrames: number; gmacPerFrame: number; provider: string;
+    /** UNet batch sizes (empty: any size up to the cap) and the runtime options in use. */
+    buckets: number[]; runtimeOptions: Record<string, string>;
+  } | undefined;
   capacity: CapacityInfo | undefined;
   error: string | undefined;
 }
@@ -166,7 +170,10 @@ export class LipSyncApp {
     const m = avatar.manifest;
     return {
       name: avatar.name, loaded: true, frameCount: m.frameCount, fps: m.fps, width: m.width, height: m.height, description: m.description, license: m.license,
-      model: { inputSize: m.model.image.size, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider },
+      model: {
+        inputSize: m.model.image.size, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider,
+        buckets: avatar.model.unetBuckets ?? [], runtimeOptions: avatar.model.runtimeOptions,
+      },
       capacity: this.capacity(avatar),
       error: undefined,
     };

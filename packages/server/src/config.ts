@@ -33,6 +33,12 @@ export interface ServerConfig {
   maxBatch: number;
   /** Longest a frame waits for others to fill a batch, milliseconds. */
   maxBatchWaitMs: number;
+  /**
+   * Batch sizes: "pow2" pads a batch to the next power of two and warms every such size up at
+   * load (what CUDA needs: a new shape costs a cuDNN algorithm search); "any" runs every size as
+   * it is (what a CPU wants: cost grows with every padded row); "auto" picks by device.
+   */
+  batchBuckets: "auto" | "pow2" | "any";
   /** Default JPEG quality of rendered frames. */
   jpegQuality: number;
   /** Largest RPC or WebSocket message accepted, bytes. */
@@ -86,6 +92,7 @@ export const DEFAULTS: ServerConfig = {
   inferenceThreads: Math.max(1, Math.min(4, os.availableParallelism())),
   maxBatch: 8,
   maxBatchWaitMs: 2,
+  batchBuckets: "auto",
   jpegQuality: 85,
   maxMessageBytes: 16 * 1024 * 1024,
   maxChunkBytes: 1024 * 1024,
@@ -115,6 +122,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     throw new Error(`device must be cpu or cuda, got ${String(config.device)}`);
   }
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
+  if (!["auto", "pow2", "any"].includes(config.batchBuckets)) throw new Error(`batchBuckets must be auto, pow2 or any, got ${String(config.batchBuckets)}`);
   config.allowOrigins = normaliseOrigins(config.allowOrigins);
   if (!Number.isInteger(config.sessionCapacity) || config.sessionCapacity < 0) throw new Error("sessionCapacity must be an integer >= 0");
   if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
