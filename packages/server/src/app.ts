@@ -10,6 +10,8 @@ import type { Avatar } from "./avatar/avatar.js";
 import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
 import { measureThroughput, sessionsFor, type Throughput } from "./engine/capacity.js";
+import { LocalComposer, type Composer } from "./engine/compose.js";
+import { ComposePool } from "./engine/compose-pool.js";
 import { encodeJpeg } from "./engine/jpeg.js";
 import { blankBox, cropToPlanar, type Rect } from "./engine/image-ops.js";
 import { renderFrame, type ImageEncoding, type RenderedFrame } from "./engine/renderer.js";
@@ -88,11 +90,14 @@ export class LipSyncApp {
   /** Sum of the live sessions' costs: 1 is the machine's real-time capacity. */
   private load = 0;
   private draining = false;
+  /** Compositing and encoding: this thread, or a pool of workers (config.composeWorkers). */
+  private readonly composer: Composer;
 
   constructor(config: ServerConfig, logger: Logger) {
     this.config = config;
     this.logger = logger;
-    this.registry = new AvatarRegistry(config, logger, (avatar) => this.measure(avatar));
+    this.composer = config.composeWorkers > 0 ? new ComposePool(config.composeWorkers) : new LocalComposer();
+    this.registry = new AvatarRegistry(config, logger, (avatar) => this.measure(avatar), this.composer);
   }
 
   /** Times the whole frame pipeline of a freshly loaded avatar (unless the operator set the capacity). */
@@ -352,6 +357,7 @@ export class LipSyncApp {
   async close(): Promise<void> {
     this.closeAllSessions(new LipSyncError("unavailable", "server is shutting down"));
     await this.registry.closeAll();
+    await this.composer.close();
   }
 }
 

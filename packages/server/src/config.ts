@@ -39,6 +39,11 @@ export interface ServerConfig {
    * it is (what a CPU wants: cost grows with every padded row); "auto" picks by device.
    */
   batchBuckets: "auto" | "pow2" | "any";
+  /**
+   * Worker threads that composite and encode frames; 0 does it on the main thread, which is
+   * fastest on a couple of cores. Default: a quarter of the cores from 4 up (at most 8).
+   */
+  composeWorkers: number;
   /** Default JPEG quality of rendered frames. */
   jpegQuality: number;
   /** Largest RPC or WebSocket message accepted, bytes. */
@@ -94,6 +99,7 @@ export const DEFAULTS: ServerConfig = {
   maxBatchWaitMs: 2,
   batchBuckets: "auto",
   jpegQuality: 85,
+  composeWorkers: os.availableParallelism() < 4 ? 0 : Math.min(8, Math.floor(os.availableParallelism() / 4)),
   maxMessageBytes: 16 * 1024 * 1024,
   maxChunkBytes: 1024 * 1024,
   maxQueuedAudioSeconds: 60,

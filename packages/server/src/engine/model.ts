@@ -242,7 +242,7 @@ export class LipSyncModel {
 
   /** One UNet run of `size` >= items.length rows (a bucket or the fixed batch); rows no item fills stay zero. */
   private async runUnet(items: { image: ImageInput; audio: Float32Array }[], size: number): Promise<Float32Array[]> {
-    const { audio: audioSpec, output } = this.shape.unet;
+    const { audio: audioSpec } = this.shape.unet;
     const n = this.shape.unetBatch ?? Math.max(size, items.length);
     const audioLen = count(audioSpec.dims);
     // The worker assembles the image tensor from the input store (or the bytes given); only the
@@ -256,10 +256,9 @@ export class LipSyncModel {
       audio.set(item.audio, i * audioLen);
     });
     this.record("unet", n);
-    const out = await this.unetWorker.runUnet({ n, slots, bytes, audio });
-    const outLen = count(output.dims);
-    return items.map((_, i) => out.subarray(i * outLen, (i + 1) * outLen));
+    return this.unetWorker.runUnet({ n, items: items.length, slots, bytes, audio });
   }
+
 
   private async runEncoder(items: Float32Array[], size: number): Promise<Float32Array[]> {
     const { input, output } = this.shape.encoder!;
