@@ -2,7 +2,9 @@ import { defineConfig } from "tsup";
 
 export default defineConfig({
   // The compose worker is its own entry: worker threads load it by URL next to the bundle.
-  entry: { index: "src/index.ts", cli: "src/cli.ts", "compose-worker": "src/engine/compose-worker.ts" },
+  entry: {
+    index: "src/index.ts", cli: "src/cli.ts", "compose-worker": "src/engine/compose-worker.ts", "frontend-worker": "src/audio/frontends/frontend-worker.ts",
+  },
   format: ["esm"],
   dts: { entry: "src/index.ts" },
   sourcemap: true,

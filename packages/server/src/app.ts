@@ -12,6 +12,7 @@ import type { ServerConfig } from "./config.js";
 import { measureThroughput, sessionsFor, type Throughput } from "./engine/capacity.js";
 import { LocalComposer, type Composer } from "./engine/compose.js";
 import { ComposePool } from "./engine/compose-pool.js";
+import { FrontEndPool } from "./audio/frontends/frontend-pool.js";
 import { encodeJpeg } from "./engine/jpeg.js";
 import { blankBox, cropToPlanar, type Rect } from "./engine/image-ops.js";
 import { renderFrame, type ImageEncoding, type RenderedFrame } from "./engine/renderer.js";
@@ -92,11 +93,14 @@ export class LipSyncApp {
   private draining = false;
   /** Compositing and encoding: this thread, or a pool of workers (config.composeWorkers). */
   private readonly composer: Composer;
+  /** Live sessions' audio front ends in workers (config.audioWorkers), or undefined: this thread. */
+  private readonly frontEnds: FrontEndPool | undefined;
 
   constructor(config: ServerConfig, logger: Logger) {
     this.config = config;
     this.logger = logger;
     this.composer = config.composeWorkers > 0 ? new ComposePool(config.composeWorkers) : new LocalComposer();
+    this.frontEnds = config.audioWorkers > 0 ? new FrontEndPool(config.audioWorkers) : undefined;
     this.registry = new AvatarRegistry(config, logger, (avatar) => this.measure(avatar), this.composer);
   }
 
@@ -307,6 +311,7 @@ export class LipSyncApp {
       ...(config.realtime === false ? {} : { maxLatencyMs: this.config.maxFrameLatencyMs }),
       onRendered: (t) => this.stats.rendered(t),
       onDropped: (n) => this.stats.dropped(n),
+      ...(this.frontEnds ? { frontEnd: (listener) => this.frontEnds!.client(listener) } : {}),
     });
     const id = `s${this.nextSessionId++}`;
     this.sessions.set(runner, { id, avatar: avatar.name, cost });
@@ -358,6 +363,7 @@ export class LipSyncApp {
     this.closeAllSessions(new LipSyncError("unavailable", "server is shutting down"));
     await this.registry.closeAll();
     await this.composer.close();
+    await this.frontEnds?.close();
   }
 }
 

@@ -44,6 +44,11 @@ export interface ServerConfig {
    * fastest on a couple of cores. Default: a quarter of the cores from 4 up (at most 8).
    */
   composeWorkers: number;
+  /**
+   * Worker threads for live sessions' audio (resampling, mel features); 0 keeps it on the main
+   * thread, cheapest on a couple of cores. Default: as composeWorkers.
+   */
+  audioWorkers: number;
   /** Default JPEG quality of rendered frames. */
   jpegQuality: number;
   /** Largest RPC or WebSocket message accepted, bytes. */
@@ -100,6 +105,7 @@ export const DEFAULTS: ServerConfig = {
   batchBuckets: "auto",
   jpegQuality: 85,
   composeWorkers: os.availableParallelism() < 4 ? 0 : Math.min(8, Math.floor(os.availableParallelism() / 4)),
+  audioWorkers: os.availableParallelism() < 4 ? 0 : Math.min(8, Math.floor(os.availableParallelism() / 4)),
   maxMessageBytes: 16 * 1024 * 1024,
   maxChunkBytes: 1024 * 1024,
   maxQueuedAudioSeconds: 60,

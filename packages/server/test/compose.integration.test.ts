@@ -49,3 +49,35 @@ describe("compose workers", () => {
     viaPool.forEach((f, i) => expect(Buffer.from(f.image).equals(Buffer.from(viaMain[i]!.image))).toBe(true));
   });
 });
+
+describe("a server with every per-frame stage in workers", () => {
+  it("streams a live session with the frames and pts of the main-thread path", async () => {
+    const { testServer, speechLikePcm } = await import("./harness.js");
+    const { createLipSyncClient } = await import("@lipsync/client/node");
+    const run = async (workers: number) => {
+      const server = await testServer({ composeWorkers: workers, audioWorkers: workers });
+      try {
+        const client = createLipSyncClient({ baseUrl: server.url, protocol: "grpc" });
+        const s = client.speak({ avatar: "demo", audio: { encoding: "pcm_s16le", sampleRate: 24000 }, mouthPatch: true });
+        const pcm = speechLikePcm(1.2, 24000);
+        for (let i = 0; i < pcm.length; i += 1920) s.pushAudio(pcm.subarray(i, i + 1920));
+        s.end();
+        const frames: { pts: number; image: Uint8Array }[] = [];
+        let startPts = 0;
+        for await (const e of s.events) {
+          if (e.type === "speech-started") startPts = e.pts;
+          if (e.type === "frame" && e.frame.kind === "speech") frames.push({ pts: e.frame.pts - startPts, image: e.frame.image });
+          if (e.type === "playback-finished") break;
+        }
+        s.close();
+        return frames;
+      } finally {
+        await server.close();
+      }
+    };
+    const [main, workers] = [await run(0), await run(2)];
+    expect(workers.length).toBe(Math.ceil((1.2 * 16000) / 640));
+    expect(workers.map((f) => f.pts)).toEqual(main.map((f) => f.pts));
+    workers.forEach((f, i) => expect(Buffer.from(f.image).equals(Buffer.from(main[i]!.image))).toBe(true));
+  });
+});
