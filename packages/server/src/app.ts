@@ -75,8 +75,6 @@ export interface SessionConfig {
   realtime?: boolean;
 }
 
-/** Most frames one RenderFrames call may ask for. */
-export const MAX_FRAMES_PER_CALL = 256;
 
 export class LipSyncApp {
   readonly config: ServerConfig;
@@ -243,8 +241,8 @@ export class LipSyncApp {
    * `signal` aborts (the caller went away) frames not yet in a running batch are never rendered.
    */
   async renderOwn(name: string, indices: number[], encoding: ImageEncoding, quality = this.config.jpegQuality, signal?: AbortSignal): Promise<RenderedFrame[]> {
-    if (indices.length > MAX_FRAMES_PER_CALL) {
-      throw new LipSyncError("resource_exhausted", `at most ${MAX_FRAMES_PER_CALL} frames per call, got ${indices.length}`);
+    if (indices.length > this.config.maxFramesPerCall) {
+      throw new LipSyncError("resource_exhausted", `at most ${this.config.maxFramesPerCall} frames per call, got ${indices.length}`);
     }
     const avatar = await this.registry.get(name);
     for (const i of indices) avatar.checkIndex(i);
@@ -308,6 +306,7 @@ export class LipSyncApp {
       patch: config.patch ?? false,
       maxQueuedFrames: this.config.maxQueuedFrames,
       maxQueuedSeconds: this.config.maxQueuedAudioSeconds,
+      maxInFlight: this.config.maxInFlightPerSession,
       ...(config.realtime === false ? {} : { maxLatencyMs: this.config.maxFrameLatencyMs }),
       onRendered: (t) => this.stats.rendered(t),
       onDropped: (n) => this.stats.dropped(n),

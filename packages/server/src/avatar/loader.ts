@@ -97,7 +97,10 @@ export async function loadAvatar(dir: string, name: string, config: ServerConfig
   const model = await LipSyncModel.load(
     { unet: path.join(dir, contract.unet.file), encoder: contract.encoder ? path.join(dir, contract.encoder.file) : undefined },
     contract,
-    { device: config.device, threads: config.inferenceThreads, maxBatch: config.maxBatch, maxBatchWaitMs: config.maxBatchWaitMs, buckets: config.batchBuckets },
+    {
+      device: config.device, threads: config.inferenceThreads, maxBatch: config.maxBatch, maxBatchWaitMs: config.maxBatchWaitMs, buckets: config.batchBuckets,
+      encoderMaxBatch: config.encoderMaxBatch,
+    },
     logger,
   ).catch((err) => {
     throw err instanceof LipSyncError ? new LipSyncError(err.code, `avatar "${name}": ${err.message}`) : err;

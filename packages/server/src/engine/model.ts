@@ -31,6 +31,8 @@ export interface ModelOptions {
   maxBatchWaitMs: number;
   /** See ServerConfig.batchBuckets (default "auto"). */
   buckets?: "auto" | "pow2" | "any";
+  /** Most inputs in one audio-encoder run (default: 16, or maxBatch if larger). */
+  encoderMaxBatch?: number;
 }
 
 export interface Timed<T> {
@@ -115,7 +117,7 @@ export class LipSyncModel {
     this.encoderWorker = encoderWorker;
     this.provider = provider;
     const unetMax = Math.min(options.maxBatch, shape.unetBatch ?? Infinity);
-    const encoderMax = Math.min(Math.max(options.maxBatch, 16), shape.encoderBatch ?? Infinity);
+    const encoderMax = Math.min(Math.max(options.maxBatch, options.encoderMaxBatch ?? 16), shape.encoderBatch ?? Infinity);
     this.unetBuckets = batchBuckets(provider, unetMax, shape.unetBatch, options.buckets);
     this.encoderBuckets = encoderWorker ? batchBuckets(provider, encoderMax, shape.encoderBatch, options.buckets) : undefined;
     this.runtimeOptions = {

@@ -226,6 +226,11 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     return this.queue.length;
   }
 
+  /** Frames of this session in the engine now. */
+  get inFlightFrames(): number {
+    return this.inFlight;
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<SessionOutput> {
     for (;;) {
       const head = this.queue[0];
