@@ -23,6 +23,7 @@ import { checkAvatarAllowed } from "../auth.js";
 import { principalOf } from "./access.js";
 import { callSignal } from "./request-context.js";
 import { toConnectError } from "./status.js";
+import { ClipFeeder } from "../session/clip-feeder.js";
 
 /** How often a health Watch stream re-reads readiness, ms. */
 const HEALTH_WATCH_MS = 500;
@@ -258,19 +259,11 @@ export function lipSyncRoutes(app: LipSyncApp) {
         signal.addEventListener("abort", abort);
         try {
           yield create(SpeakAudioResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
-          // The whole clip is here: push it in pieces as rendering makes room.
-          const piece = Math.max(1, Math.floor(rate / 5));
-          let offset = 0;
-          const feed = () => {
-            while (offset < samples.length && runner.session.queuedSamples < SAMPLE_RATE * 2) {
-              runner.pushAudio(samples.subarray(offset, offset + piece));
-              offset += piece;
-            }
-            if (offset >= samples.length) runner.finish();
-          };
-          feed();
+          // The whole clip is here: it goes in as rendering makes room.
+          const feeder = new ClipFeeder(runner, samples, rate, app.config.clipFeedAheadSeconds, true);
+          feeder.feed();
           for await (const out of app.outputs(runner)) {
-            if (offset < samples.length) feed();
+            feeder.feed();
             const msg = speakAudioResponse(out);
             if (msg) yield msg;
           }
