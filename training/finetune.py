@@ -188,12 +188,14 @@ def train_loop(net, data, work, steps, device, seed, report_every=20):
     opt = torch.optim.Adam(params, lr=LR)
     ckpt = os.path.join(work, "checkpoint.pt")
     start, history = 0, []
+    net.resumed_from = 0
     if os.path.exists(ckpt):
         # A rerun continues where the last one stopped, with the schedule of the new --steps.
         state = torch.load(ckpt, map_location=device)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         start, history = min(state["step"], steps), state["history"]
+        net.resumed_from = start
         sampler.rng = np.random.default_rng(seed + start)
         progress("training", start, steps, resumed=True)
     weights = train.loss_weights(face.CROP_SIZE).to(device)
@@ -302,7 +304,7 @@ def main(argv=None):
     progress("quality gate", 0, 1)
     results = gate(net, data["idle_crops"], args.gate_limit or None)
     n = max(1, min(50, len(history) // 5))
-    report = {"steps": args.steps, "loss_first": round(float(np.mean(history[:n])), 5),
+    report = {"steps": args.steps, "resumed_from": net.resumed_from, "loss_first": round(float(np.mean(history[:n])), 5),
               "loss_last": round(float(np.mean(history[-n:])), 5), "held_out": results,
               "gate": {"r_min": GATE_R, "passed": bool(results["gate"]["r"] >= GATE_R and results["gate"]["best_lag"] == 0)},
               "seconds": {"data": round(t_data), "train": round(t_train), "total": round(time.time() - t0)},

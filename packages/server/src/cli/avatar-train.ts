@@ -34,6 +34,7 @@ export const avatarTrain: Command = {
     { name: "steps", value: "N", default: "1500", description: "training steps (a rerun continues from the last checkpoint)" },
     { name: "utterances", value: "N", default: "240", description: "synthetic sentences rendered on the face" },
     { name: "device", value: "DEV", default: "cpu", description: "cpu or cuda (PyTorch's)" },
+    { name: "gate-utterances", value: "N", default: "all 8", description: "held-out sentences per set the quality gate renders (fewer: faster, coarser)" },
     { name: "python", value: "FILE", default: "$LIPSYNC_PYTHON or /usr/bin/python3", description: "a Python with PyTorch, numpy, onnx and Pillow (Debian's)" },
     { name: "verbose", description: "also show the training script's own output" },
   ],
@@ -57,7 +58,8 @@ avatar's model. About 20-45 minutes on 2 CPU cores; a few on a GPU.`,
     const steps = intOption(values, "steps", 1, 1_000_000) ?? 1500;
     const utterances = intOption(values, "utterances", 4, 100_000) ?? 240;
     const device = choiceOption(values, "device", ["cpu", "cuda"] as const) ?? "cpu";
-    const result = await runTraining(python, [script, dir, "--steps", String(steps), "--utterances", String(utterances), "--device", device], Boolean(values.verbose));
+    const gateUtterances = intOption(values, "gate-utterances", 1, 8) ?? 0;
+    const result = await runTraining(python, [script, dir, "--steps", String(steps), "--utterances", String(utterances), "--device", device, "--gate-limit", String(gateUtterances)], Boolean(values.verbose));
     const gate = result.held_out.gate!;
     const family = result.held_out.family!;
     const lines = [
