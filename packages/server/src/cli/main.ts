@@ -8,12 +8,14 @@ import { LipSyncError } from "../errors.js";
 import { avatarBuild } from "./avatar-build.js";
 import { avatarTrain } from "./avatar-train.js";
 import { bench } from "./bench.js";
+import { doctor } from "./doctor.js";
+import { gpuInstall } from "./gpu.js";
 import { commandHelp, parseCommandArgs, UsageError, type Command } from "./options.js";
 import { render } from "./render.js";
 import { serve } from "./serve.js";
 
 /** Every command, in the order `lipsync --help` lists them. */
-export const COMMANDS: Command[] = [serve, render, bench, avatarBuild, avatarTrain];
+export const COMMANDS: Command[] = [serve, render, bench, avatarBuild, avatarTrain, doctor, gpuInstall];
 
 /** The package's version: package.json sits one folder up from dist/, two from src/cli/. */
 function version(): string {

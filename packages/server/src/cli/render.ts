@@ -39,7 +39,7 @@ export const render: Command = {
     const options = serverOptions(values);
     const app = new LipSyncApp(resolveConfig({ ...options, logLevel: "warn" }), createLogger("warn"));
     const wav = parseWav(readFileSync(audioFile));
-    const { runner } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality });
+    const { runner } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality, realtime: false });
     const dir = mkdtempSync(path.join(os.tmpdir(), "lipsync-render-"));
     const started = performance.now();
     try {

@@ -7,7 +7,7 @@
 import type { Device } from "../config.js";
 import { LipSyncError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { Batcher, type BatchTiming } from "./batcher.js";
+import { Batcher, type BatchTiming, type SubmitOptions } from "./batcher.js";
 import { InferenceWorker } from "./inference-worker.js";
 
 export interface ModelShape {
@@ -55,8 +55,8 @@ export class LipSyncModel {
     this.unetWorker = unetWorker;
     this.encoderWorker = encoderWorker;
     this.provider = provider;
-    this.unetBatcher = new Batcher((items) => this.runUnet(items), options.maxBatch, options.maxBatchWaitMs);
-    this.encoderBatcher = new Batcher((items) => this.runEncoder(items), Math.max(options.maxBatch, 16), options.maxBatchWaitMs);
+    this.unetBatcher = new Batcher((items) => this.runUnet(items), { maxBatch: options.maxBatch, maxWaitMs: options.maxBatchWaitMs });
+    this.encoderBatcher = new Batcher((items) => this.runEncoder(items), { maxBatch: Math.max(options.maxBatch, 16), maxWaitMs: options.maxBatchWaitMs });
   }
 
   static async load(unetFile: string, encoderFile: string, shape: ModelShape, options: ModelOptions, logger: Logger): Promise<LipSyncModel> {
@@ -91,14 +91,14 @@ export class LipSyncModel {
   }
 
   /** Encoder feature of one mel window [melBins * melFrames]. */
-  async encode(window: Float32Array): Promise<Timed<Float32Array>> {
-    const { output, timing } = await this.encoderBatcher.submit(window);
+  async encode(window: Float32Array, opts?: SubmitOptions): Promise<Timed<Float32Array>> {
+    const { output, timing } = await this.encoderBatcher.submit(window, opts);
     return { value: output, timing };
   }
 
   /** The model's mouth crop [3, size, size] in [0, 1] for one 6-channel input and audio context. */
-  async generate(image: Float32Array, audio: Float32Array): Promise<Timed<Float32Array>> {
-    const { output, timing } = await this.unetBatcher.submit({ image, audio });
+  async generate(image: Float32Array, audio: Float32Array, opts?: SubmitOptions): Promise<Timed<Float32Array>> {
+    const { output, timing } = await this.unetBatcher.submit({ image, audio }, opts);
     return { value: output, timing };
   }
 

@@ -5,6 +5,7 @@
  */
 import { encodeJpeg } from "./jpeg.js";
 import { composite, compositePatch, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
+import type { SubmitOptions } from "./batcher.js";
 import type { LipSyncModel } from "./model.js";
 
 export interface RenderSource {
@@ -52,13 +53,15 @@ export interface RenderRequest {
   patch?: boolean;
   /** performance.now() when the work for this frame began (defaults to now). */
   startedAt?: number;
+  /** Deadline, late dropping and cancellation of the model run (engine/batcher.ts). */
+  schedule?: SubmitOptions;
 }
 
 export async function renderFrame(source: RenderSource, req: RenderRequest): Promise<RenderedFrame> {
   const t0 = req.startedAt ?? performance.now();
   const [input, frame] = await Promise.all([source.input(req.index), source.frame(req.index)]);
   const t1 = performance.now();
-  const { value: output, timing } = await source.model.generate(input, req.audio);
+  const { value: output, timing } = await source.model.generate(input, req.audio, req.schedule);
   const t2 = performance.now();
   const rect = source.rect(req.index);
   const mask = source.mask(req.index);

@@ -16,7 +16,7 @@ function run(rate: number, seconds: number, chunkMs: number): { jobs: FrameJob[]
     s.pushAudio(new Float32Array(Math.min(chunk, total - i)).fill(0.01), 0);
     jobs.push(...s.takeJobs(1000));
   }
-  s.end();
+  s.end(0);
   jobs.push(...s.takeJobs(100000));
   const done = s.finishIfDone(0)!;
   expect(done.endPts - done.startPts).toBe(jobs.length * SAMPLES_PER_FRAME);
@@ -57,14 +57,14 @@ describe("pts continuity", () => {
   it("continues the clock across utterances without overlap", () => {
     const s = session(16000);
     s.pushAudio(new Float32Array(1000), 0);
-    s.end();
+    s.end(0);
     const first = s.takeJobs(100);
     const a = s.finishIfDone(0)!;
     expect(first).toHaveLength(2);
     expect(a).toMatchObject({ startPts: 0, endPts: 1280 });
     const started = s.pushAudio(new Float32Array(640), 0);
     expect(started).toBe(1280);
-    s.end();
+    s.end(0);
     expect(s.takeJobs(100).map((j) => j.pts)).toEqual([1280]);
   });
 });
@@ -114,5 +114,62 @@ describe("idle pacing", () => {
 
   it("walks the idle loop back and forth", () => {
     expect([0, 1, 123, 124, 125, 126, 247, 248, 249].map((k) => idleIndex(k, 125))).toEqual([0, 1, 123, 124, 123, 122, 1, 0, 1]);
+  });
+});
+
+describe("utterances back to back", () => {
+  it("queues audio sent after end behind the utterance still rendering", () => {
+    const s = session(16000);
+    s.pushAudio(new Float32Array(3 * 640), 0);
+    s.end(0);
+    const a = s.takeJobs(1);
+    // The next utterance arrives before the first is fully taken.
+    expect(s.pushAudio(new Float32Array(2 * 640), 0)).toBeUndefined();
+    s.end(0);
+    const rest = s.takeJobs(100);
+    expect([...a, ...rest].map((j) => j.pts)).toEqual([0, 640, 1280]);
+    const first = s.finishIfDone(0)!;
+    expect(first).toMatchObject({ startPts: 0, endPts: 1920, next: 1920 });
+    expect(s.takeJobs(100).map((j) => [j.segment, j.pts])).toEqual([[2, 1920], [2, 2560]]);
+    expect(s.finishIfDone(0)).toMatchObject({ startPts: 1920, endPts: 3200, next: undefined });
+    expect(s.speaking).toBe(false);
+  });
+
+  it("drops queued utterances on clear", () => {
+    const s = session(16000);
+    s.pushAudio(new Float32Array(3 * 640), 0);
+    s.end(0);
+    s.pushAudio(new Float32Array(3 * 640), 0);
+    s.takeJobs(1);
+    expect(s.clear(640, 10)).toMatchObject({ startPts: 0, endPts: 640 });
+    expect(s.speaking).toBe(false);
+    expect(s.queuedSamples).toBe(0);
+  });
+});
+
+describe("when frames are due", () => {
+  it("is when their audio completed, for audio streamed in real time", () => {
+    const s = session(16000);
+    const jobs: FrameJob[] = [];
+    // 40 ms chunks arriving every 40 ms from t = 1000.
+    for (let k = 0; k < 20; k++) {
+      s.pushAudio(new Float32Array(640), 1000 + k * 40);
+      jobs.push(...s.takeJobs(100));
+    }
+    expect(jobs.length).toBeGreaterThan(10);
+    for (const j of jobs) {
+      // Frame j needs samples up to 640 j + 1800: chunk ceil((640 j + 1800) / 640) - 1.
+      const chunk = Math.ceil((j.frame * 640 + 1800) / 640) - 1;
+      expect(j.dueAt).toBe(1000 + chunk * 40);
+    }
+  });
+
+  it("is its real-time slot, for audio that arrived ahead", () => {
+    const s = session(16000);
+    s.pushAudio(new Float32Array(640 * 50), 500);
+    s.end(500);
+    const jobs = s.takeJobs(100);
+    expect(jobs).toHaveLength(50);
+    jobs.forEach((j, i) => expect(j.dueAt).toBe(500 + i * 40));
   });
 });

@@ -23,12 +23,20 @@ export interface FrameJob {
   sourceIndex: number;
   /** The frame's mel window [n_mels * window_frames]. */
   window: Float32Array;
+  /**
+   * Wall time (ms, the session's clock) from which the frame is wanted: when its audio was
+   * complete, or its real-time slot after the utterance's first frame, whichever is later. A
+   * client streaming in real time waits on the first; a TTS running ahead on the second.
+   */
+  dueAt: number;
 }
 
 export interface SegmentBounds {
   segment: number;
   startPts: number;
   endPts: number;
+  /** pts of the next utterance, when one was queued behind this one and now begins. */
+  next: number | undefined;
 }
 
 interface Segment {
@@ -41,6 +49,11 @@ interface Segment {
   samples: number;
   /** Next frame index to hand out as a job. */
   nextFrame: number;
+  /** Frames whose audio is complete, and the wall time each became so (from nextFrame on). */
+  readyCount: number;
+  readyAt: number[];
+  /** Wall time frame 0 became ready: the anchor of the real-time slots. */
+  firstReadyAt: number | undefined;
   ended: boolean;
 }
 
@@ -62,9 +75,13 @@ export function idleIndex(step: number, frameCount: number): number {
   return p < frameCount ? p : period - p;
 }
 
+/** Milliseconds of one video frame. */
+const FRAME_MS = (SAMPLES_PER_FRAME / SAMPLE_RATE) * 1000;
+
 export class SpeechSession {
   readonly settings: SessionSettings;
-  private segment: Segment | undefined;
+  /** Utterances: [0] is being rendered; audio after its end queues the next one behind it. */
+  private segments: Segment[] = [];
   private segmentCount = 0;
   /** pts of the next frame the clock will produce (speech or idle). */
   private nextPts = 0;
@@ -81,54 +98,57 @@ export class SpeechSession {
 
   /** Whether an utterance is in progress (audio received, not ended or cleared). */
   get speaking(): boolean {
-    return this.segment !== undefined;
+    return this.segments.length > 0;
   }
 
-  /** 16 kHz samples received for the current utterance and not yet turned into jobs. */
+  /** 16 kHz samples received and not yet turned into jobs, over every queued utterance. */
   get queuedSamples(): number {
-    const s = this.segment;
-    return s ? Math.max(0, s.samples - s.nextFrame * SAMPLES_PER_FRAME) : 0;
+    let n = 0;
+    for (const s of this.segments) n += Math.max(0, s.samples - s.nextFrame * SAMPLES_PER_FRAME);
+    return n;
   }
 
   /**
-   * Audio of the current utterance (mono, at the input rate). Returns the pts of the new
-   * utterance's first frame if this audio started one.
+   * Audio (mono, at the input rate). It continues the open utterance; after `end` it starts the
+   * next one, which follows the current one on the clock. Returns the pts of a new utterance's
+   * first frame if this audio started one that is current at once (a queued one is announced by
+   * `finishIfDone` when it begins).
    */
   pushAudio(samples: Float32Array, now: number): number | undefined {
+    let s = this.segments.at(-1);
     let started: number | undefined;
-    if (!this.segment) {
-      started = this.startSegment(now);
+    if (!s || s.ended) {
+      s = this.startSegment(now);
+      if (this.segments.length === 1) started = s.startPts;
     }
-    const s = this.segment!;
-    if (s.ended) throw new Error("segment already ended");
-    this.feed(s, s.resampler.push(samples));
+    this.feed(s, s.resampler.push(samples), now);
     return started;
   }
 
-  /** End of the current utterance: its tail becomes frames. No-op when silent. */
-  end(): void {
-    const s = this.segment;
+  /** End of the open utterance: its tail becomes frames. No-op when none is open. */
+  end(now: number): void {
+    const s = this.segments.at(-1);
     if (!s || s.ended) return;
-    this.feed(s, s.resampler.flush());
+    this.feed(s, s.resampler.flush(), now);
     s.windows.add(s.mel.flush());
     s.windows.end();
     s.ended = true;
+    this.markReady(s, now);
   }
 
   /** Render jobs of the current utterance that have all the audio they need, in order. */
   takeJobs(max: number): FrameJob[] {
-    const s = this.segment;
+    const s = this.segments[0];
     const jobs: FrameJob[] = [];
     if (!s) return jobs;
-    const total = s.ended ? framesForSamples(s.samples) : Number.POSITIVE_INFINITY;
-    while (jobs.length < max && s.nextFrame < total) {
+    while (jobs.length < max && s.nextFrame < s.readyCount && (s.ended || s.windows.ready(s.nextFrame))) {
       const j = s.nextFrame;
-      // A frame needs its own 640 samples and the lookahead its window reads.
-      const haveOwn = s.ended || s.samples >= (j + 1) * SAMPLES_PER_FRAME;
-      const haveWindow = s.ended || s.samples >= samplesNeeded(this.settings.mel, j);
-      if (!haveOwn || !haveWindow || !s.windows.ready(j)) break;
       const pts = s.startPts + j * SAMPLES_PER_FRAME;
-      jobs.push({ segment: s.id, frame: j, pts, sourceIndex: idleIndex(pts / SAMPLES_PER_FRAME, this.settings.frameCount), window: s.windows.window(j) });
+      const readyAt = s.readyAt.shift()!;
+      jobs.push({
+        segment: s.id, frame: j, pts, sourceIndex: idleIndex(pts / SAMPLES_PER_FRAME, this.settings.frameCount), window: s.windows.window(j),
+        dueAt: Math.max(readyAt, s.firstReadyAt! + j * FRAME_MS),
+      });
       s.nextFrame++;
       s.windows.discardBefore(s.nextFrame);
     }
@@ -136,31 +156,31 @@ export class SpeechSession {
   }
 
   /**
-   * Once the utterance has ended and every job was taken: its bounds, and the session returns
-   * to idle. Otherwise undefined.
+   * Once the current utterance has ended and every job was taken: its bounds, and the session
+   * moves on to the next queued utterance, or to idle. Otherwise undefined.
    */
   finishIfDone(now: number): SegmentBounds | undefined {
-    const s = this.segment;
+    const s = this.segments[0];
     if (!s || !s.ended || s.nextFrame < framesForSamples(s.samples)) return undefined;
     const endPts = s.startPts + s.nextFrame * SAMPLES_PER_FRAME;
-    this.segment = undefined;
+    this.segments.shift();
     this.nextPts = endPts;
     this.reanchor(now, endPts);
-    return { segment: s.id, startPts: s.startPts, endPts };
+    return { segment: s.id, startPts: s.startPts, endPts, next: this.segments[0]?.startPts };
   }
 
   /**
-   * Barge-in: drop queued audio and unrendered frames. `sentEndPts` is the pts just past the
-   * last frame the transport actually sent; the clock resumes there, at once.
+   * Barge-in: drop queued audio and unrendered frames, of queued utterances too. `sentEndPts`
+   * is the pts just past the last frame the transport actually sent; the clock resumes there.
    */
   clear(sentEndPts: number, now: number): SegmentBounds | undefined {
-    const s = this.segment;
+    const s = this.segments[0];
     if (!s) return undefined;
-    this.segment = undefined;
+    this.segments = [];
     const endPts = Math.max(s.startPts, Math.min(sentEndPts, s.startPts + s.nextFrame * SAMPLES_PER_FRAME));
     this.nextPts = endPts;
     this.reanchor(now, endPts);
-    return { segment: s.id, startPts: s.startPts, endPts };
+    return { segment: s.id, startPts: s.startPts, endPts, next: undefined };
   }
 
   /**
@@ -169,10 +189,10 @@ export class SpeechSession {
    * of receiving a burst.
    */
   idleDue(now: number): { pts: number; sourceIndex: number } | undefined {
-    if (!this.settings.continuous || this.segment) return undefined;
+    if (!this.settings.continuous || this.speaking) return undefined;
     if (now < this.dueMs(this.nextPts)) return undefined;
-    if (now - this.dueMs(this.nextPts) > 2 * 40) {
-      const behind = Math.floor((now - this.dueMs(this.nextPts)) / 40);
+    if (now - this.dueMs(this.nextPts) > 2 * FRAME_MS) {
+      const behind = Math.floor((now - this.dueMs(this.nextPts)) / FRAME_MS);
       this.nextPts += behind * SAMPLES_PER_FRAME;
       this.reanchor(now, this.nextPts);
     }
@@ -183,7 +203,7 @@ export class SpeechSession {
 
   /** Wall time (ms) at which the next idle frame is due, for the driver's timer. */
   nextIdleAt(): number | undefined {
-    if (!this.settings.continuous || this.segment) return undefined;
+    if (!this.settings.continuous || this.speaking) return undefined;
     return this.dueMs(this.nextPts);
   }
 
@@ -196,15 +216,17 @@ export class SpeechSession {
     this.anchorPts = pts;
   }
 
-  private startSegment(now: number): number {
-    // Continuous: speech takes the next slot of the stream. Otherwise the clock has run on in
-    // real time since the last utterance (the player's idle loop did), never backwards.
-    let start = this.nextPts;
+  private startSegment(now: number): Segment {
+    // Speech follows the utterance before it, if one is still rendering, else takes the next
+    // slot of the continuous stream. Without idle pacing the clock has run on in real time
+    // since the last utterance (the player's idle loop did), never backwards.
+    const prev = this.segments.at(-1);
+    let start = prev ? prev.startPts + framesForSamples(prev.samples) * SAMPLES_PER_FRAME : this.nextPts;
     if (!this.settings.continuous) {
       const wallPts = ((now - this.startMs) / 1000) * SAMPLE_RATE;
       start = Math.max(start, Math.ceil(wallPts / SAMPLES_PER_FRAME) * SAMPLES_PER_FRAME);
     }
-    this.segment = {
+    const segment: Segment = {
       id: ++this.segmentCount,
       startPts: start,
       resampler: new Resampler(this.settings.inputRate, SAMPLE_RATE),
@@ -212,14 +234,29 @@ export class SpeechSession {
       windows: new FrameWindows(this.settings.mel),
       samples: 0,
       nextFrame: 0,
+      readyCount: 0,
+      readyAt: [],
+      firstReadyAt: undefined,
       ended: false,
     };
-    return start;
+    this.segments.push(segment);
+    return segment;
   }
 
-  private feed(s: Segment, samples: Float32Array): void {
+  private feed(s: Segment, samples: Float32Array, now: number): void {
     if (samples.length === 0) return;
     s.samples += samples.length;
     s.windows.add(s.mel.push(samples));
+    this.markReady(s, now);
+  }
+
+  /** Records when frames became complete: their own 640 samples and the lookahead their window reads. */
+  private markReady(s: Segment, now: number): void {
+    const total = s.ended ? framesForSamples(s.samples) : Number.POSITIVE_INFINITY;
+    while (s.readyCount < total && (s.ended || (s.samples >= (s.readyCount + 1) * SAMPLES_PER_FRAME && s.samples >= samplesNeeded(this.settings.mel, s.readyCount)))) {
+      s.readyAt.push(now);
+      s.firstReadyAt ??= now;
+      s.readyCount++;
+    }
   }
 }

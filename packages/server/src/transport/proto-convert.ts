@@ -19,6 +19,9 @@ export function avatarInfo(s: AvatarSummary): AvatarInfo {
     name: s.name, loaded: s.loaded, frameCount: s.frameCount, fps: s.fps, width: s.width, height: s.height,
     description: s.description, license: s.license, error: s.error ?? "",
     ...(s.model ? { model: { inputSize: s.model.inputSize, lookaheadFrames: s.model.lookaheadFrames, gmacPerFrame: s.model.gmacPerFrame, executionProvider: s.model.provider } } : {}),
+    ...(s.capacity ? {
+      capacity: { sessions: s.capacity.sessions, sessionsMouthPatch: s.capacity.sessionsPatch, engineFps: s.capacity.fullFps, engineFpsMouthPatch: s.capacity.patchFps, measured: s.capacity.measured },
+    } : {}),
   });
 }
 
