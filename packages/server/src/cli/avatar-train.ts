@@ -110,7 +110,7 @@ function runTraining(python: string, args: string[], verbose: boolean): Promise<
     });
     p.on("error", () => reject(new LipSyncError("failed_precondition", `${python} not found: avatar train needs Python 3 with PyTorch (apt-get install python3-torch python3-onnx python3-pil)`)));
     p.on("close", (code) => {
-      progress.done();
+      progress.done(Boolean(result));
       if (result) resolve(result);
       else reject(new LipSyncError("internal", `training stopped (exit ${code}): ${err.trim().split("\n").slice(-3).join(" | ") || "no output"}`));
     });

@@ -83,7 +83,7 @@ export async function buildAvatar(options: BuildOptions): Promise<BuildSummary> 
     return { ...result, name: options.name, dir, kind, frames: frameCount, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
     staging.abort();
-    progress.done();
+    progress.done(false);
     throw err;
   }
 }

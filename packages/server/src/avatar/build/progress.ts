@@ -9,7 +9,8 @@ export interface Progress {
   update(done: number, detail?: string): void;
   /** A line of its own (a warning, a result), above the bar. */
   note(line: string): void;
-  done(): void;
+  /** The end: `ok` false (a failure) clears the bar without a "done" line. */
+  done(ok?: boolean): void;
 }
 
 export const silentProgress: Progress = { stage() {}, update() {}, note() {}, done() {} };
@@ -57,9 +58,9 @@ export function stderrProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       clear();
       stream.write(`${line}\n`);
     },
-    done() {
+    done(ok = true) {
       clear();
-      if (name) stream.write(`  ${name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      if (name && ok) stream.write(`  ${name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       name = "";
     },
   };
