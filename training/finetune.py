@@ -134,6 +134,7 @@ def build_data(pkg: user_face.UserPackage, work: str, utterances: int, seed: int
     progress("rendering mouths on the face", 0, len(utt))
     targets = user_face.render_targets(tracks["params"], idle_index, frames, pkg.poses,
                                        lambda i: progress("rendering mouths on the face", i, len(utt)))
+    progress("rendering mouths on the face", len(utt), len(utt))
     data = {"targets": targets, "idle_crops": pkg.idle_crops(frames), "params": tracks["params"],
             "idle_index": idle_index, "utterance": utt, "mel": tracks["mel"], "mel_count": tracks["mel_count"]}
     video = pkg.video_crops()
@@ -198,6 +199,7 @@ def train_loop(net, data, work, steps, device, seed, report_every=20):
         net.resumed_from = start
         sampler.rng = np.random.default_rng(seed + start)
         progress("training", start, steps, resumed=True)
+    progress("training", start, steps)
     weights = train.loss_weights(face.CROP_SIZE).to(device)
     net.train()
     freeze_norms(net)
@@ -312,6 +314,10 @@ def main(argv=None):
     if report["gate"]["passed"] and not args.no_install:
         install(pkg, net, {k: report[k] for k in ("steps", "held_out", "gate", "seconds")})
         report["installed"] = True
+        # The rendered dataset is large (about 1 GB) and can be made again; the checkpoint stays.
+        for f in os.listdir(work):
+            if f.startswith("data-"):
+                os.remove(os.path.join(work, f))
     else:
         report["installed"] = False
     print("@result " + json.dumps(report), flush=True)
