@@ -88,6 +88,6 @@ export async function buildFromPhoto(file: string, finder: FaceFinder, sink: Fra
     cropBoxes,
     audio: false,
     warnings,
-    facts: { source: `photo ${photo.width}x${photo.height}`, "face in the photo": `${Math.round(face.box[2])} px wide, score ${face.score.toFixed(2)}`, scale: `${t.scale.toFixed(2)}x, turned ${((-t.angle * 180) / Math.PI).toFixed(1)} deg upright` },
+    facts: { source: `photo ${photo.width}x${photo.height}`, "face in the photo": `${Math.round(face.box[2])} px wide, score ${face.score.toFixed(2)}`, scale: `${t.scale.toFixed(2)}x, rotated ${((Math.abs(t.angle) * 180) / Math.PI).toFixed(1)} deg to level the eyes` },
   };
 }
