@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import path from "node:path";
 import { LipSyncError } from "../../errors.js";
 import { checkAvatarName } from "../registry.js";
+import { CROP_SIZE } from "./geometry.js";
 
 export class PackageStaging {
   readonly dir: string;
@@ -85,6 +86,10 @@ export function baseModel(baseDir: string): { model: Record<string, unknown>; fi
   const model = manifest.model;
   if (!model || typeof model.unet !== "string" || typeof model.audio_encoder !== "string") {
     throw new LipSyncError("failed_precondition", `the base model package (${baseDir}) names no model files`);
+  }
+  // Faces are placed for the demo family's crop (geometry.ts); another geometry would not fit.
+  if (model.input_size !== CROP_SIZE) {
+    throw new LipSyncError("failed_precondition", `the base model (${baseDir}) takes ${String(model.input_size)} px crops; avatar build places faces for the demo model family (${CROP_SIZE} px)`);
   }
   const files = [model.unet, model.audio_encoder];
   for (const f of files) {
