@@ -76,6 +76,8 @@ function session(url, pcm) {
     const r = { frames: 0, expected: Math.ceil(total / 640), dropped: 0, latency: [], own: [], first: null, error: null, refused: false };
     let startPts = null;
     let lookahead = 2;
+    // Video frames are the avatar's samples_per_frame (640 at 25 fps, 800 at 20); audio goes out in 640-sample chunks.
+    let spf = 640;
     let timer;
     let t0 = 0;
     const finish = () => {
@@ -90,6 +92,8 @@ function session(url, pcm) {
         const j = JSON.parse(m.toString());
         if (j.type === "started") {
           lookahead = j.avatar?.model?.lookahead_frames ?? 2;
+          spf = j.samples_per_frame || 640;
+          r.expected = Math.ceil(total / spf);
           t0 = performance.now();
           let k = 0;
           // Drift-free pacing: chunk k goes out at t0 + 40 k ms.
@@ -111,7 +115,7 @@ function session(url, pcm) {
         } else if (j.type === "speech_started") {
           startPts ??= j.pts;
         } else if (j.type === "frames_dropped") {
-          r.dropped += (j.end_pts - j.start_pts) / 640;
+          r.dropped += (j.end_pts - j.start_pts) / spf;
         } else if (j.type === "speech_ended") {
           clearTimeout(guard);
           finish();
@@ -122,9 +126,9 @@ function session(url, pcm) {
       }
       if (m[0] !== 0x10 || m[1] !== 1) return; // speech frames only
       const now = performance.now();
-      const frame = (m.readDoubleLE(12) - (startPts ?? 0)) / 640;
-      const needChunk = Math.min(sentAt.length - 1, Math.ceil(Math.min(total, (frame + 1 + lookahead) * 640) / 640) - 1);
-      const ownChunk = Math.min(sentAt.length - 1, Math.ceil(Math.min(total, (frame + 1) * 640) / 640) - 1);
+      const frame = (m.readDoubleLE(12) - (startPts ?? 0)) / spf;
+      const needChunk = Math.min(sentAt.length - 1, Math.ceil(Math.min(total, (frame + 1 + lookahead) * spf) / 640) - 1);
+      const ownChunk = Math.min(sentAt.length - 1, Math.ceil(Math.min(total, (frame + 1) * spf) / 640) - 1);
       r.latency.push(now - sentAt[needChunk]);
       r.own.push(now - sentAt[ownChunk]);
       r.first ??= now - t0;

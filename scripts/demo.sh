@@ -6,4 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [[ -d .tools ]] && export PATH="$PWD/.tools/node_modules/.bin:$PATH"
-exec pnpm lipsync serve --port "${PORT:-8080}" --open "$@"
+# The demo lets pages from any origin use it (the README's snippets, the React and Vue dev
+# servers); a real deployment lists its sites with --allow-origin instead.
+echo "demo: --allow-origin '*': web pages from any origin may call this server"
+exec pnpm lipsync serve --port "${PORT:-8080}" --allow-origin '*' --open "$@"

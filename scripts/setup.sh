@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Installs what lipsync needs on a fresh Debian/Ubuntu machine with Node 20+, then builds.
 #   bash scripts/setup.sh            # Node packages and build (enough to serve)
-#   bash scripts/setup.sh --system   # also Debian packages: ffmpeg, Chromium, Python bits for tests
+#   bash scripts/setup.sh --system   # also Debian packages: ffmpeg, Chromium, Python bits for tests,
+#                                    # and what the Python and Go examples need (protoc and its
+#                                    # gRPC plugins, grpcio, Go with Debian's gRPC packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--system" ]]; then
-  # python-matplotlib-data: grace_hopper.jpg, a test face for lipsync avatar build. The rest of
-  # the second line: what training/ needs (lipsync avatar train, its short run in the tests).
-  pkgs=(ffmpeg chromium python3 python3-numpy python3-skimage python3-pil python-matplotlib-data
-        python3-torch python3-onnx espeak-ng libespeak-ng1 flite sox)
+  # python-matplotlib-data: grace_hopper.jpg, a test face for lipsync avatar build; espeak-ng,
+  # flite and sox: speech for lipsync avatar train (and its short run in the tests).
+  pkgs=(ffmpeg chromium python3 python3-numpy python3-skimage python3-pil python3-torch python3-onnx
+        protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
+        golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev golang-google-protobuf-dev
+        golang-github-golang-protobuf-1-5-dev
+        python-matplotlib-data espeak-ng libespeak-ng1 flite sox)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

@@ -72,23 +72,53 @@ export function speechEvent(r: SpeakResponse): SpeechEvent | undefined {
   }
 }
 
-export interface AudioSpec {
-  encoding: "pcm_s16le" | "pcm_f32le" | "wav";
-  sampleRate?: number;
+/** Raw PCM, as a live stream (`speak`) or a clip (`speakAudio`) carries it. */
+export interface PcmSpec {
+  encoding: "pcm_s16le" | "pcm_f32le";
+  /** Samples per second of the audio you send, 8000..192000 (the server resamples). */
+  sampleRate: number;
+  /** 1 (default) or 2, interleaved; mixed down to mono. */
   channels?: number;
 }
 
+/** A whole WAV file: its header says the format. */
+export interface WavSpec {
+  encoding: "wav";
+}
+
+/** What `speakAudio` takes: a WAV file or raw PCM. `speak` streams PCM only. */
+export type AudioSpec = PcmSpec | WavSpec;
+
 function audioFormat(spec: AudioSpec) {
-  const encoding = spec.encoding === "wav" ? AudioEncoding.WAV : spec.encoding === "pcm_f32le" ? AudioEncoding.PCM_F32LE : AudioEncoding.PCM_S16LE;
-  return { encoding, sampleRate: spec.sampleRate ?? 0, channels: spec.channels ?? 1 };
+  if (spec.encoding === "wav") return { encoding: AudioEncoding.WAV, sampleRate: 0, channels: 0 };
+  const encoding = spec.encoding === "pcm_f32le" ? AudioEncoding.PCM_F32LE : AudioEncoding.PCM_S16LE;
+  return { encoding, sampleRate: spec.sampleRate, channels: spec.channels ?? 1 };
+}
+
+/** An error of the client itself (not a status from the server, which comes as a ConnectError). */
+export class LipSyncClientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LipSyncClientError";
+  }
+}
+
+export interface ClientCapabilities {
+  /**
+   * Whether the transport carries bidirectional streams (`speak`): gRPC, or Connect over
+   * HTTP/2. fetch in browsers and HTTP/1.1 cannot send and receive on one call.
+   */
+  bidi: boolean;
 }
 
 export class LipSyncClient {
   /** The generated client, for anything the helpers do not cover. */
   readonly rpc: LipSyncRpc;
+  private readonly capabilities: ClientCapabilities;
 
-  constructor(transport: Transport) {
+  constructor(transport: Transport, capabilities: ClientCapabilities = { bidi: true }) {
     this.rpc = createClient(LipSyncService, transport);
+    this.capabilities = capabilities;
   }
 
   async listAvatars() {
@@ -128,8 +158,19 @@ export class LipSyncClient {
   /**
    * A live session over a bidirectional stream (gRPC or Connect over HTTP/2; browsers use
    * LipSyncSocket). Push with the returned controller; read events from `events`.
+   *
+   * @throws LipSyncClientError at once on a transport without bidirectional streams (HTTP/1.1,
+   * browsers' fetch): over HTTP/1.1 the request body would still be sending while the server
+   * answers, and the call would die with EPIPE. Use speakAudio() or LipSyncSocket there.
    */
-  speak(options: { avatar: string; audio: AudioSpec; continuous?: boolean; quality?: number; mouthPatch?: boolean; signal?: AbortSignal }) {
+  speak(options: { avatar: string; audio: PcmSpec; continuous?: boolean; quality?: number; mouthPatch?: boolean; signal?: AbortSignal }) {
+    if (!this.capabilities.bidi) {
+      throw new LipSyncClientError("speak() needs a bidirectional stream: use gRPC, or Connect/gRPC-Web with httpVersion \"2\" in Node; "
+        + "over HTTP/1.1 and in browsers use speakAudio() for a clip or LipSyncSocket for live audio");
+    }
+    if ((options.audio as AudioSpec).encoding === "wav") {
+      throw new LipSyncClientError("speak() streams raw PCM (pcm_s16le or pcm_f32le with its sampleRate); send a WAV file with speakAudio()");
+    }
     const queue: SpeakRequest[] = [create(SpeakRequestSchema, {
       message: { case: "config", value: { avatar: options.avatar, audioFormat: audioFormat(options.audio), continuous: options.continuous ?? false, quality: options.quality ?? 0, mouthPatch: options.mouthPatch ?? false } },
     })];

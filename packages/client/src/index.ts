@@ -23,7 +23,8 @@ export function createLipSyncClient(options: BrowserClientOptions): LipSyncClien
   const transport = options.protocol === "grpc-web"
     ? createGrpcWebTransport({ baseUrl: options.baseUrl, useBinaryFormat: true })
     : createConnectTransport({ baseUrl: options.baseUrl, useBinaryFormat });
-  return new LipSyncClient(transport);
+  // fetch cannot stream a request body while reading the response: no speak() in browsers.
+  return new LipSyncClient(transport, { bidi: false });
 }
 
 /** The /ws URL of a server base URL (http -> ws, https -> wss). */

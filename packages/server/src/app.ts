@@ -3,20 +3,20 @@
  * audio, speech sessions and statistics. Transports decode a request, call one method here and
  * encode the result; this file knows nothing of gRPC, HTTP or WebSocket.
  */
-import { SAMPLE_RATE, SAMPLES_PER_FRAME, MAX_INPUT_RATE, MIN_INPUT_RATE } from "./audio/constants.js";
-import { FrameWindows, silenceWindow } from "./audio/frame-windows.js";
-import { melSpectrogram } from "./audio/mel.js";
+import { SAMPLE_RATE, MAX_INPUT_RATE, MIN_INPUT_RATE } from "./audio/constants.js";
+import { layWindow, SILENCE, windowLength, windowSlots } from "./audio/frontends/feature-window.js";
+import { silenceInput, trackInputs } from "./audio/frontends/inputs.js";
 import type { Avatar } from "./avatar/avatar.js";
 import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
 import { measureThroughput, sessionsFor, type Throughput } from "./engine/capacity.js";
 import { encodeJpeg } from "./engine/jpeg.js";
-import { cropToPlanar, modelInput, type Rect } from "./engine/image-ops.js";
+import { blankBox, cropToPlanar, type Rect } from "./engine/image-ops.js";
 import { renderFrame, type ImageEncoding, type RenderedFrame } from "./engine/renderer.js";
 import { LipSyncError, invalidArgument } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { Stats } from "./metrics.js";
-import { SessionRunner } from "./session/session-runner.js";
+import { SessionRunner, type SessionOutput } from "./session/session-runner.js";
 
 export interface AvatarSummary {
   name: string;
@@ -27,7 +27,11 @@ export interface AvatarSummary {
   height: number;
   description: string;
   license: string;
-  model: { inputSize: number; lookaheadFrames: number; gmacPerFrame: number; provider: string } | undefined;
+  model: {
+    inputSize: number; lookaheadFrames: number; gmacPerFrame: number; provider: string;
+    /** UNet batch sizes (empty: any size up to the cap) and the runtime options in use. */
+    buckets: number[]; runtimeOptions: Record<string, string>;
+  } | undefined;
   capacity: CapacityInfo | undefined;
   error: string | undefined;
 }
@@ -94,11 +98,11 @@ export class LipSyncApp {
   /** Times the whole frame pipeline of a freshly loaded avatar (unless the operator set the capacity). */
   private async measure(avatar: Avatar): Promise<void> {
     if (this.config.sessionCapacity > 0) return;
-    const m = avatar.manifest.model;
-    const audio = new Float32Array(m.audioContext * m.audioFeatureDim);
-    for (let k = 0; k < m.audioContext; k++) audio.set(avatar.silenceFeature, k * m.audioFeatureDim);
+    const { window, featureDim, frontEnd } = avatar.manifest.model.audio;
+    const audio = new Float32Array(windowLength(window) * featureDim);
+    if (avatar.silenceFeature) for (let k = 0; k < windowLength(window); k++) audio.set(avatar.silenceFeature, k * featureDim);
     const t = await measureThroughput(avatar, {
-      frameCount: avatar.frameCount, maxBatch: this.config.maxBatch, quality: this.config.jpegQuality, audio, encoderInput: silenceWindow(m.mel),
+      frameCount: avatar.frameCount, maxBatch: this.config.maxBatch, quality: this.config.jpegQuality, audio, encoderInput: silenceInput(frontEnd),
     });
     this.throughput.set(avatar, t);
     const c = this.capacity(avatar);
@@ -166,7 +170,10 @@ export class LipSyncApp {
     const m = avatar.manifest;
     return {
       name: avatar.name, loaded: true, frameCount: m.frameCount, fps: m.fps, width: m.width, height: m.height, description: m.description, license: m.license,
-      model: { inputSize: m.model.inputSize, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider },
+      model: {
+        inputSize: m.model.image.size, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider,
+        buckets: avatar.model.unetBuckets ?? [], runtimeOptions: avatar.model.runtimeOptions,
+      },
       capacity: this.capacity(avatar),
       error: undefined,
     };
@@ -182,7 +189,8 @@ export class LipSyncApp {
 
   async getAvatar(name: string): Promise<{ summary: AvatarSummary; cropBoxes: Rect[]; mouthBox: Rect }> {
     const avatar = await this.registry.get(name);
-    const [x0, y0, x1, y1] = avatar.manifest.mouthBox;
+    // The paste region, in model-input pixels.
+    const [x0, y0, x1, y1] = avatar.manifest.model.image.paste;
     return { summary: this.summary(avatar), cropBoxes: avatar.manifest.cropBoxes, mouthBox: [x0, y0, x1 - x0, y1 - y0] };
   }
 
@@ -209,8 +217,10 @@ export class LipSyncApp {
     }
     const frame = await avatar.frame(index);
     if (view === "full") return { image: frame.data, width: frame.width, height: frame.height, cropRect: rect };
-    const size = avatar.manifest.model.inputSize;
-    const planar = view === "crop" ? cropToPlanar(frame, rect, size) : modelInput(cropToPlanar(frame, rect, size), size, avatar.manifest.mouthBox).subarray(3 * size * size);
+    const geometry = avatar.manifest.model.image;
+    const size = geometry.size;
+    const crop = cropToPlanar(frame, rect, geometry);
+    const planar = view === "crop" ? crop : blankBox(crop, size, geometry.mask);
     const rgb = new Uint8Array(size * size * 3);
     for (let i = 0; i < size * size; i++) {
       for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(planar[c * size * size + i]! * 255);
@@ -229,9 +239,10 @@ export class LipSyncApp {
     }
     const avatar = await this.registry.get(name);
     for (const i of indices) avatar.checkIndex(i);
-    const own = avatar.ownAudio;
-    if (!own) throw new LipSyncError("failed_precondition", `avatar "${name}" has no audio track of its own; use Speak`);
-    const frames = await Promise.all(indices.map((i) => renderFrame(avatar, { index: i, audio: own[i]!, encoding, quality: checkQuality(quality), schedule: { signal } })));
+    if (!avatar.ownFeatures) throw new LipSyncError("failed_precondition", `avatar "${name}" has no audio track of its own; use Speak`);
+    const frames = await Promise.all(indices.map(async (i) => ({
+      ...(await renderFrame(avatar, { index: i, audio: avatar.ownWindow(i)!, encoding, quality: checkQuality(quality), schedule: { signal } })), pts: i * avatar.samplesPerFrame,
+    })));
     for (const f of frames) this.stats.rendered(f.timings);
     return frames;
   }
@@ -243,18 +254,17 @@ export class LipSyncApp {
   async renderWithAudio(name: string, index: number, samples: Float32Array, encoding: ImageEncoding, quality = this.config.jpegQuality, signal?: AbortSignal): Promise<RenderedFrame> {
     const avatar = await this.registry.get(name);
     avatar.checkIndex(index);
-    if (samples.length < SAMPLES_PER_FRAME) throw invalidArgument(`audio override must hold at least ${SAMPLES_PER_FRAME} samples (one frame at ${SAMPLE_RATE} Hz)`);
-    const { mel, audioContext, audioFeatureDim } = avatar.manifest.model;
-    const windows = new FrameWindows(mel);
-    windows.add(melSpectrogram(samples, mel));
-    windows.end();
-    const centre = Math.floor(Math.ceil(samples.length / SAMPLES_PER_FRAME) / 2);
-    const audio = new Float32Array(audioContext * audioFeatureDim);
-    await Promise.all(Array.from({ length: audioContext }, async (_, k) => {
-      const j = centre - audioContext + 1 + k;
-      audio.set(j < 0 ? avatar.silenceFeature : (await avatar.model.encode(windows.window(j), { signal })).value, k * audioFeatureDim);
-    }));
-    const frame = await renderFrame(avatar, { index, audio, encoding, quality: checkQuality(quality), schedule: { signal } });
+    const spf = avatar.samplesPerFrame;
+    if (samples.length < spf) throw invalidArgument(`audio override must hold at least ${spf} samples (one frame at ${SAMPLE_RATE} Hz)`);
+    const { frontEnd, window, featureDim } = avatar.manifest.model.audio;
+    if (frontEnd.kind === "none") throw new LipSyncError("failed_precondition", `avatar "${name}" has no live audio front end (precomputed features only)`);
+    const count = Math.ceil(samples.length / spf);
+    const centre = Math.floor(count / 2);
+    const inputs = trackInputs(frontEnd, spf, samples, count);
+    const slots = windowSlots(window, centre, count);
+    const features = await Promise.all(slots.map(async (k) => (k >= 0 ? (await avatar.model.encode(inputs[k]!, { signal })).value : k === SILENCE ? avatar.silenceFeature : undefined)));
+    const audio = layWindow(features, featureDim, new Float32Array(windowLength(window) * featureDim));
+    const frame = { ...(await renderFrame(avatar, { index, audio, encoding, quality: checkQuality(quality), schedule: { signal } })), pts: index * spf };
     this.stats.rendered(frame.timings);
     return frame;
   }
@@ -270,6 +280,9 @@ export class LipSyncApp {
       throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions; retry later`, { retryAfterMs: ADMISSION_RETRY_MS });
     }
     const avatar = await this.registry.get(config.avatar);
+    if (avatar.manifest.model.audio.frontEnd.kind === "none") {
+      throw new LipSyncError("failed_precondition", `avatar "${avatar.name}" has no live audio front end (only precomputed features of its own track): it renders with RenderFrame, not Speak`);
+    }
     const cost = this.sessionCost(avatar, config.patch ?? false);
     if (!this.fits(cost)) {
       this.stats.sessionRefused();
@@ -296,6 +309,22 @@ export class LipSyncApp {
     this.stats.sessionOpened();
     this.logger.info({ session: id, avatar: avatar.name, rate: config.sampleRate, continuous: config.continuous }, "session started");
     return { id, runner, avatar };
+  }
+
+  /**
+   * A session's outputs, as transports send them, timing each utterance's first frame: from the
+   * speech-started event (queued when its first audio arrives) to its first speech frame.
+   */
+  async *outputs(runner: SessionRunner): AsyncGenerator<SessionOutput> {
+    let speechAt: number | undefined;
+    for await (const out of runner) {
+      if (out.type === "speech-started") speechAt = performance.now();
+      else if (out.type === "frame" && out.frame.kind === "speech" && speechAt !== undefined) {
+        this.stats.firstFrame((performance.now() - speechAt) / 1000);
+        speechAt = undefined;
+      }
+      yield out;
+    }
   }
 
   closeSession(runner: SessionRunner): void {

@@ -3,6 +3,7 @@
  * read only in cli.ts; everything else receives a resolved `ServerConfig`.
  */
 import os from "node:os";
+import { normaliseOrigins } from "./transport/origin.js";
 
 export type MemoryMode = "preload" | "lazy";
 export type Device = "cpu" | "cuda";
@@ -32,6 +33,12 @@ export interface ServerConfig {
   maxBatch: number;
   /** Longest a frame waits for others to fill a batch, milliseconds. */
   maxBatchWaitMs: number;
+  /**
+   * Batch sizes: "pow2" pads a batch to the next power of two and warms every such size up at
+   * load (what CUDA needs: a new shape costs a cuDNN algorithm search); "any" runs every size as
+   * it is (what a CPU wants: cost grows with every padded row); "auto" picks by device.
+   */
+  batchBuckets: "auto" | "pow2" | "any";
   /** Default JPEG quality of rendered frames. */
   jpegQuality: number;
   /** Largest RPC or WebSocket message accepted, bytes. */
@@ -44,6 +51,12 @@ export interface ServerConfig {
   maxQueuedFrames: number;
   /** Concurrent sessions the server accepts. */
   maxSessions: number;
+  /**
+   * Web origins (`https://app.example.com`, or `*` for any) whose pages may call the server:
+   * CORS for RPCs and files, and the WebSocket's Origin check. Requests without an Origin
+   * (non-browser clients) and from the server's own origin are always served.
+   */
+  allowOrigins: string[];
   /**
    * A live session's speech frame not rendered within this long of being due (its audio
    * complete, or its real-time slot) is dropped and the client told: sessions of an overloaded
@@ -79,12 +92,14 @@ export const DEFAULTS: ServerConfig = {
   inferenceThreads: Math.max(1, Math.min(4, os.availableParallelism())),
   maxBatch: 8,
   maxBatchWaitMs: 2,
+  batchBuckets: "auto",
   jpegQuality: 85,
   maxMessageBytes: 16 * 1024 * 1024,
   maxChunkBytes: 1024 * 1024,
   maxQueuedAudioSeconds: 60,
   maxQueuedFrames: 75,
   maxSessions: 64,
+  allowOrigins: [],
   maxFrameLatencyMs: 500,
   sessionCapacity: 0,
   capacityUtilisation: 0.9,
@@ -107,6 +122,8 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     throw new Error(`device must be cpu or cuda, got ${String(config.device)}`);
   }
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
+  if (!["auto", "pow2", "any"].includes(config.batchBuckets)) throw new Error(`batchBuckets must be auto, pow2 or any, got ${String(config.batchBuckets)}`);
+  config.allowOrigins = normaliseOrigins(config.allowOrigins);
   if (!Number.isInteger(config.sessionCapacity) || config.sessionCapacity < 0) throw new Error("sessionCapacity must be an integer >= 0");
   if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
   return config;

@@ -7,8 +7,12 @@ import { LipSyncApp } from "./app.js";
 import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.js";
 import { LipSyncError } from "./errors.js";
 import { createLogger, type Logger } from "./logger.js";
+import { LipSyncService, health } from "@lipsync/proto";
 import { lipSyncRoutes } from "./transport/connect.js";
+import { reflectionRoutes } from "./transport/reflection.js";
+import { rpcMetrics } from "./transport/rpc-metrics.js";
 import { createOnePortServer } from "./transport/one-port.js";
+import { checkOrigin, refusalText, withOriginPolicy } from "./transport/origin.js";
 import { httpRoutes, type StaticMount } from "./transport/static-files.js";
 import { WebSocketEndpoint } from "./transport/ws.js";
 
@@ -34,15 +38,23 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   await app.start();
 
   const ws = new WebSocketEndpoint(app);
-  const handler = connectNodeAdapter({
-    routes: lipSyncRoutes(app),
+  const handler = withOriginPolicy(connectNodeAdapter({
+    routes: (router) => {
+      lipSyncRoutes(app)(router);
+      reflectionRoutes(router, [LipSyncService, health.Health]);
+    },
+    interceptors: [rpcMetrics(app.stats)],
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
     fallback: httpRoutes(app, staticMounts),
-  });
+  }), config.allowOrigins);
   const server = createOnePortServer(handler, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (path === "/ws") {
+    const origin = checkOrigin(req.headers, config.allowOrigins);
+    if (origin.kind === "refused") {
+      // Before the handshake: browsers report a failed connection (close 1006), other clients see the 403.
+      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n\r\n${refusalText(origin.origin)}`);
+    } else if (path === "/ws") {
       ws.handleUpgrade(req, socket, head);
     } else {
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");

@@ -23,7 +23,7 @@ function resampleAll(input: Float32Array, from: number, chunk: number): Float32A
 }
 
 describe("Resampler", () => {
-  it.each([8000, 11025, 22050, 24000, 32000, 44100, 48000])("keeps a 1 kHz tone at %i Hz", (rate) => {
+  it.each([8000, 11025, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 176400, 192000])("keeps a 1 kHz tone at %i Hz", (rate) => {
     const out = resampleAll(tone(1000, rate, 0.5), rate, 997);
     expect(out.length).toBe(Math.ceil((Math.round(rate * 0.5) * 16000) / rate));
     expect(rms(out)).toBeGreaterThan(0.70);
@@ -34,6 +34,8 @@ describe("Resampler", () => {
     // 12 kHz at 48 kHz would fold to 4 kHz under naive decimation.
     const out = resampleAll(tone(12000, 48000, 0.5), 48000, 4800);
     expect(rms(out)).toBeLessThan(0.001);
+    // 30 kHz at 192 kHz: a studio recording's ultrasonic content must not reach the speech band.
+    expect(rms(resampleAll(tone(30000, 192000, 0.5), 192000, 19200))).toBeLessThan(0.001);
   });
 
   it("gives the same samples whatever the chunking", () => {

@@ -1,5 +1,5 @@
 import { invalidArgument } from "../errors.js";
-import { decodePcm, type SampleEncoding } from "./pcm.js";
+import { decodePcm } from "./pcm.js";
 
 export interface DecodedAudio {
   sampleRate: number;
@@ -10,11 +10,64 @@ export interface DecodedAudio {
 const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_IEEE_FLOAT = 3;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+/** More channels than any speech source has; a bound on work per sample frame. */
+const MAX_CHANNELS = 32;
+
+type SampleFormat = "u8" | "s16" | "s24" | "s32" | "f32" | "f64";
+
+interface Format {
+  sample: SampleFormat;
+  bytes: number;
+  channels: number;
+  sampleRate: number;
+}
+
+/** The sample format of a fmt chunk's tag and bit depth, or a clear refusal. */
+function sampleFormat(tag: number, bits: number): { sample: SampleFormat; bytes: number } {
+  if (tag === WAVE_FORMAT_PCM) {
+    if (bits === 8) return { sample: "u8", bytes: 1 };
+    if (bits === 16) return { sample: "s16", bytes: 2 };
+    if (bits === 24) return { sample: "s24", bytes: 3 };
+    if (bits === 32) return { sample: "s32", bytes: 4 };
+  }
+  if (tag === WAVE_FORMAT_IEEE_FLOAT) {
+    if (bits === 32) return { sample: "f32", bytes: 4 };
+    if (bits === 64) return { sample: "f64", bytes: 8 };
+  }
+  throw invalidArgument(`WAV format ${tag} with ${bits} bits is not supported (integer PCM of 8, 16, 24 or 32 bits, or 32/64-bit float)`);
+}
+
+/** Interleaved samples of any supported format to mono floats in [-1, 1]. */
+function decodeSamples(bytes: Uint8Array, f: Format): Float32Array {
+  const frame = f.bytes * f.channels;
+  const n = Math.floor(bytes.byteLength / frame);
+  if (f.sample === "s16" && f.channels <= 2) return decodePcm(bytes.subarray(0, n * frame), "s16le", f.channels);
+  const out = new Float32Array(n);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const read = (o: number): number => {
+    switch (f.sample) {
+      case "u8": return (v.getUint8(o) - 128) / 128;
+      case "s16": return v.getInt16(o, true) / 32768;
+      case "s24": return ((v.getUint8(o) | (v.getUint8(o + 1) << 8) | (v.getInt8(o + 2) << 16))) / 8388608;
+      case "s32": return v.getInt32(o, true) / 2147483648;
+      case "f32": return v.getFloat32(o, true);
+      case "f64": return v.getFloat64(o, true);
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let c = 0; c < f.channels; c++) sum += read(i * frame + c * f.bytes);
+    if (!Number.isFinite(sum)) throw invalidArgument("audio contains NaN or infinite samples");
+    out[i] = sum / f.channels;
+  }
+  return out;
+}
 
 /**
- * Parses a RIFF/WAVE file: PCM 16-bit or IEEE float 32-bit, mono or stereo (mixed down).
- * Chunks other than fmt and data are skipped; a data chunk that claims more bytes than the file
- * holds is read to the end of the file (common in streamed WAVs).
+ * Parses a RIFF/WAVE file: integer PCM of 8 (unsigned), 16, 24 or 32 bits, IEEE float of 32 or
+ * 64 bits, plain or WAVE_FORMAT_EXTENSIBLE, any number of channels up to 32 (mixed down to
+ * mono). Chunks other than fmt and data are skipped; a data chunk that claims more bytes than
+ * the file holds is read to the end of the file (common in streamed WAVs and ffmpeg's pipes).
  */
 export function parseWav(bytes: Uint8Array): DecodedAudio {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -23,7 +76,7 @@ export function parseWav(bytes: Uint8Array): DecodedAudio {
     throw invalidArgument("audio is not a RIFF/WAVE file");
   }
   let offset = 12;
-  let format: { encoding: SampleEncoding; channels: number; sampleRate: number } | undefined;
+  let format: Format | undefined;
   while (offset + 8 <= bytes.byteLength) {
     const id = ascii(offset);
     const size = view.getUint32(offset + 4, true);
@@ -34,17 +87,17 @@ export function parseWav(bytes: Uint8Array): DecodedAudio {
       const channels = view.getUint16(body + 2, true);
       const sampleRate = view.getUint32(body + 4, true);
       const bits = view.getUint16(body + 14, true);
-      if (tag === WAVE_FORMAT_EXTENSIBLE && size >= 40) tag = view.getUint16(body + 24, true);
-      if (tag === WAVE_FORMAT_PCM && bits === 16) format = { encoding: "s16le", channels, sampleRate };
-      else if (tag === WAVE_FORMAT_IEEE_FLOAT && bits === 32) format = { encoding: "f32le", channels, sampleRate };
-      else throw invalidArgument(`WAV format ${tag} with ${bits} bits is not supported (use 16-bit PCM or 32-bit float)`);
+      if (tag === WAVE_FORMAT_EXTENSIBLE) {
+        // The real format is the first two bytes of the SubFormat GUID.
+        if (size < 40 || body + 26 > bytes.byteLength) throw invalidArgument("WAV extensible fmt chunk is truncated");
+        tag = view.getUint16(body + 24, true);
+      }
+      if (channels < 1 || channels > MAX_CHANNELS) throw invalidArgument(`WAV has ${channels} channels; 1..${MAX_CHANNELS} are supported`);
+      format = { ...sampleFormat(tag, bits), channels, sampleRate };
     } else if (id === "data") {
       if (!format) throw invalidArgument("WAV data chunk comes before its fmt chunk");
       const end = Math.min(bytes.byteLength, body + size);
-      const sampleBytes = format.encoding === "s16le" ? 2 : 4;
-      const usable = end - body - ((end - body) % (sampleBytes * Math.max(1, format.channels)));
-      const samples = decodePcm(bytes.subarray(body, body + usable), format.encoding, format.channels);
-      return { sampleRate: format.sampleRate, samples };
+      return { sampleRate: format.sampleRate, samples: decodeSamples(bytes.subarray(body, end), format) };
     }
     offset = body + size + (size % 2);
   }

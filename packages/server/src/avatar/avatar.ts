@@ -1,14 +1,17 @@
 /**
  * A loaded avatar: its manifest, source frames, model and everything that depends only on the
- * avatar (crop inputs, paste masks, idle JPEGs, the features of its own audio track), computed
- * once. In preload mode every frame is decoded at load; in lazy mode frames and their model
- * inputs are decoded on demand and kept under an LRU bound.
+ * avatar (crop inputs in the model's channel order and range, paste masks, idle JPEGs, the
+ * features of its own audio track), computed once. In preload mode every frame is decoded at
+ * load; in lazy mode frames and their model inputs are decoded on demand and kept under an LRU
+ * bound.
  */
 import type { MemoryMode } from "../config.js";
 import { LipSyncError } from "../errors.js";
 import { decodeImage } from "../engine/jpeg.js";
-import { cropToPlanar, modelInput, pasteMask, type PasteMask, type Rect, type RgbImage } from "../engine/image-ops.js";
-import type { LipSyncModel } from "../engine/model.js";
+import { layWindow, SILENCE, windowLength, windowSlots } from "../audio/frontends/feature-window.js";
+import type { ImageContract } from "../engine/contract.js";
+import { cropToPlanar, modelInputBytes, pasteMask, type PasteMask, type Rect, type RgbImage } from "../engine/image-ops.js";
+import type { ImageInput, LipSyncModel } from "../engine/model.js";
 import type { RenderSource } from "../engine/renderer.js";
 import { PromiseLru } from "./lru.js";
 import type { Manifest } from "./manifest.js";
@@ -20,15 +23,15 @@ export class Avatar implements RenderSource {
   readonly memory: MemoryMode;
   /** The package's own JPEG of each source frame (idle frames need no re-encoding). */
   readonly sourceJpegs: Uint8Array[];
-  /** Encoder output of a silent window: the audio history before any speech. */
-  readonly silenceFeature: Float32Array;
-  /** Audio context of each frame from the avatar's own track (RenderFrame), if it has one. */
-  ownAudio: Float32Array[] | undefined;
+  /** Encoder output of silence ("silence" window padding); undefined without an encoder. */
+  readonly silenceFeature: Float32Array | undefined;
+  /** Per-frame features of the avatar's own track (RenderFrame), if it has one. */
+  ownFeatures: Float32Array[] | undefined;
   readonly loadedAt = Date.now();
   private readonly masks = new Map<string, PasteMask>();
-  private readonly preloaded: { frames: RgbImage[]; inputs: Float32Array[] } | undefined;
+  private readonly preloaded: { frames: RgbImage[]; inputs: InputStore } | undefined;
   private readonly frameCache: PromiseLru<RgbImage>;
-  private readonly inputCache: PromiseLru<Float32Array>;
+  private readonly inputCache: PromiseLru<Uint8Array>;
 
   constructor(args: {
     name: string;
@@ -36,8 +39,8 @@ export class Avatar implements RenderSource {
     model: LipSyncModel;
     memory: MemoryMode;
     sourceJpegs: Uint8Array[];
-    silenceFeature: Float32Array;
-    preloaded?: { frames: RgbImage[]; inputs: Float32Array[] };
+    silenceFeature: Float32Array | undefined;
+    preloaded?: { frames: RgbImage[]; inputs: InputStore };
     cacheFrames: number;
   }) {
     this.name = args.name;
@@ -55,6 +58,25 @@ export class Avatar implements RenderSource {
     return this.manifest.frameCount;
   }
 
+  /** 16 kHz samples per video frame: the session clock's step (640 at 25 fps, 800 at 20). */
+  get samplesPerFrame(): number {
+    return this.manifest.model.samplesPerFrame;
+  }
+
+  /** The model output's geometry, channel order and range (RenderSource). */
+  get output(): ImageContract {
+    return this.manifest.model.image;
+  }
+
+  /** The audio window of frame `index` driven by the avatar's own track, or undefined. */
+  ownWindow(index: number): Float32Array | undefined {
+    const features = this.ownFeatures;
+    if (!features) return undefined;
+    const { window, featureDim } = this.manifest.model.audio;
+    const slots = windowSlots(window, index, features.length).map((k) => (k >= 0 ? features[k] : k === SILENCE ? this.silenceFeature : undefined));
+    return layWindow(slots, featureDim, new Float32Array(windowLength(window) * featureDim));
+  }
+
   /** Throws INVALID_ARGUMENT for an index outside the footage: never wraps, never guesses. */
   checkIndex(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.frameCount) {
@@ -68,10 +90,17 @@ export class Avatar implements RenderSource {
     return this.frameCache.get(index, () => decodeSource(this, index));
   }
 
-  async input(index: number): Promise<Float32Array> {
+  /** Preload: the frame's slot of the store the inference worker shares. Lazy: its bytes. */
+  async input(index: number): Promise<ImageInput> {
     this.checkIndex(index);
-    if (this.preloaded) return this.preloaded.inputs[index]!;
-    return this.inputCache.get(index, async () => buildInput(this.manifest, index, await this.frame(index)));
+    if (this.preloaded) return { slot: index };
+    return { bytes: await this.inputCache.get(index, async () => buildInput(this.manifest, index, await this.frame(index))) };
+  }
+
+  /** The cached input bytes of a frame (image-ops' modelInputBytes). */
+  async inputBytes(index: number): Promise<Uint8Array> {
+    const input = await this.input(index);
+    return "slot" in input ? this.preloaded!.inputs.get(index) : input.bytes;
   }
 
   rect(index: number): Rect {
@@ -83,7 +112,7 @@ export class Avatar implements RenderSource {
     const key = `${rect[2]}x${rect[3]}`;
     let mask = this.masks.get(key);
     if (!mask) {
-      mask = pasteMask(rect, this.manifest.model.inputSize, this.manifest.mouthBox, this.manifest.feather);
+      mask = pasteMask(rect, this.manifest.model.image);
       this.masks.set(key, mask);
     }
     return mask;
@@ -103,9 +132,30 @@ async function decodeSource(avatar: Avatar, index: number): Promise<RgbImage> {
   return image;
 }
 
-export function buildInput(manifest: Manifest, index: number, frame: RgbImage): Float32Array {
-  const size = manifest.model.inputSize;
-  return modelInput(cropToPlanar(frame, manifest.cropBoxes[index]!, size), size, manifest.mouthBox);
+/** The cached 6-channel model input of a source frame: crop, masked crop, in the model's channel order, as bytes. */
+export function buildInput(manifest: Manifest, index: number, frame: RgbImage, out?: Uint8Array): Uint8Array {
+  const image = manifest.model.image;
+  return modelInputBytes(cropToPlanar(frame, manifest.cropBoxes[index]!, image), image, out);
+}
+
+/**
+ * Every frame's cached input in one SharedArrayBuffer, slot i for frame i: the inference worker
+ * reads a batch's rows from it directly, so no input is copied on the main thread.
+ */
+export class InputStore {
+  readonly buffer: SharedArrayBuffer;
+  readonly itemBytes: number;
+  private readonly bytes: Uint8Array;
+
+  constructor(frames: number, itemBytes: number) {
+    this.buffer = new SharedArrayBuffer(frames * itemBytes);
+    this.itemBytes = itemBytes;
+    this.bytes = new Uint8Array(this.buffer);
+  }
+
+  get(slot: number): Uint8Array {
+    return this.bytes.subarray(slot * this.itemBytes, (slot + 1) * this.itemBytes);
+  }
 }
 
 export { decodeSource };

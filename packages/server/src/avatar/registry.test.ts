@@ -70,6 +70,6 @@ describe("avatar registry", () => {
     expect(list.find((l) => l.name === "noframe")!.error).toMatch(/frame 42/);
     // The good avatar still renders.
     const demo = await registry.get("demo");
-    expect((await demo.input(3)).length).toBe(6 * 128 * 128);
+    expect((await demo.inputBytes(3)).length).toBe(6 * 128 * 128);
   });
 });

@@ -46,7 +46,25 @@ export class AvatarRegistry {
       const dir = path.join(root, name);
       if (existsSync(path.join(dir, "manifest.json"))) return dir;
     }
-    throw new LipSyncError("not_found", `avatar "${name}" not found`);
+    const known = this.names();
+    throw new LipSyncError("not_found", `avatar "${name}" not found; known avatars: ${known.length ? known.join(", ") : "none (check the avatar folders)"}`);
+  }
+
+  /** Names of the avatar packages in the roots, sorted (names only: never the folders). */
+  names(): string[] {
+    const names = new Set<string>();
+    for (const root of this.config.avatarRoots) {
+      let entries: string[] = [];
+      try {
+        entries = readdirSync(root);
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        if (NAME.test(e) && statSync(path.join(root, e), { throwIfNoEntry: false })?.isDirectory() && existsSync(path.join(root, e, "manifest.json"))) names.add(e);
+      }
+    }
+    return [...names].sort();
   }
 
   /** A loaded avatar, loading it first if needed. */
@@ -113,20 +131,8 @@ export class AvatarRegistry {
 
   /** Every avatar directory in the roots (first root wins on duplicates), sorted by name. */
   async list(): Promise<AvatarListing[]> {
-    const names = new Set<string>();
-    for (const root of this.config.avatarRoots) {
-      let entries: string[] = [];
-      try {
-        entries = readdirSync(root);
-      } catch {
-        continue;
-      }
-      for (const e of entries) {
-        if (NAME.test(e) && statSync(path.join(root, e), { throwIfNoEntry: false })?.isDirectory() && existsSync(path.join(root, e, "manifest.json"))) names.add(e);
-      }
-    }
     const out: AvatarListing[] = [];
-    for (const name of [...names].sort()) {
+    for (const name of this.names()) {
       const loaded = this.loaded.get(name);
       let manifest = loaded?.manifest;
       let error = this.failures.get(name);

@@ -3,6 +3,7 @@ import os from "node:os";
 import { LipSyncApp } from "../app.js";
 import { resolveConfig } from "../config.js";
 import { silentLogger } from "../logger.js";
+import { checkAvatarFolders } from "./checks.js";
 import { intOption, stringOption, type Command } from "./options.js";
 import { AVATAR_OPTIONS, serverOptions } from "./server-options.js";
 
@@ -16,9 +17,11 @@ export const bench: Command = {
   ],
   async run(values) {
     const options = serverOptions(values);
-    const app = new LipSyncApp(resolveConfig({ ...options, logLevel: "warn" }), silentLogger());
     const name = stringOption(values, "avatar") ?? "demo";
     const frames = intOption(values, "frames", 1, 1_000_000) ?? 200;
+    checkAvatarFolders(options.avatarRoots!);
+    const app = new LipSyncApp(resolveConfig({ ...options, logLevel: "warn" }), silentLogger());
+    app.registry.locate(name);
     try {
       const avatar = await app.registry.get(name);
       await app.renderOwn(name, [0, 1, 2, 3], "jpeg");

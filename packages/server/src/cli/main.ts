@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { LipSyncError } from "../errors.js";
 import { avatarBuild } from "./avatar-build.js";
+import { avatarImport } from "./avatar-import.js";
 import { avatarTrain } from "./avatar-train.js";
 import { bench } from "./bench.js";
 import { doctor } from "./doctor.js";
@@ -15,7 +16,7 @@ import { render } from "./render.js";
 import { serve } from "./serve.js";
 
 /** Every command, in the order `lipsync --help` lists them. */
-export const COMMANDS: Command[] = [serve, render, bench, avatarBuild, avatarTrain, doctor, gpuInstall];
+export const COMMANDS: Command[] = [serve, render, bench, avatarBuild, avatarTrain, avatarImport, doctor, gpuInstall];
 
 /** The package's version: package.json sits one folder up from dist/, two from src/cli/. */
 function version(): string {
@@ -83,6 +84,10 @@ export async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseCommandArgs(command, rest);
     if (values.help) {
       process.stdout.write(commandHelp(command));
+      return 0;
+    }
+    if (values.version) {
+      process.stdout.write(`${version()}\n`);
       return 0;
     }
     await command.run(values, positionals);

@@ -33,10 +33,11 @@ export interface Command {
 export class UsageError extends Error {}
 
 const HELP: OptionSpec = { name: "help", short: "h", description: "show this help and exit" };
+const VERSION: OptionSpec = { name: "version", description: "print the version and exit" };
 
 export function parseCommandArgs(command: Command, argv: string[]): { values: Values; positionals: string[] } {
   const spec: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {};
-  for (const o of [...command.options, HELP]) {
+  for (const o of [...command.options, HELP, VERSION]) {
     spec[o.name] = { type: o.value ? "string" : "boolean", ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
   }
   try {
@@ -49,7 +50,7 @@ export function parseCommandArgs(command: Command, argv: string[]): { values: Va
 
 export function commandHelp(command: Command): string {
   const lines = [`lipsync ${command.name} - ${command.summary}`, "", `usage: lipsync ${command.name}${command.args ? ` ${command.args}` : ""} [options]`, "", "options:"];
-  const rows = [...command.options, HELP].map((o) => {
+  const rows = [...command.options, HELP, VERSION].map((o) => {
     const flag = `${o.short ? `-${o.short}, ` : "    "}--${o.name}${o.value ? ` ${o.value}` : ""}`;
     const extra = [o.multiple ? "repeatable" : "", o.default !== undefined ? `default: ${o.default}` : ""].filter(Boolean).join("; ");
     return [flag, `${o.description}${extra ? ` (${extra})` : ""}`] as const;

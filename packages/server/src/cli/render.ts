@@ -1,12 +1,12 @@
 /** lipsync render: an audio file to a lip-synced MP4 through the streaming path. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { LipSyncApp } from "../app.js";
-import { parseWav } from "../audio/wav.js";
 import { resolveConfig } from "../config.js";
 import { createLogger } from "../logger.js";
+import { checkAvatarFolders, checkReadableFile, checkWritableFolder, decodeAudioFile, requireFfmpeg } from "./checks.js";
 import { intOption, stringOption, UsageError, type Command } from "./options.js";
 import { AVATAR_OPTIONS, serverOptions } from "./server-options.js";
 
@@ -25,7 +25,7 @@ export const render: Command = {
   summary: "lip-sync an audio file into an MP4 (frames muxed with the audio by ffmpeg)",
   options: [
     { name: "avatar", short: "a", value: "NAME", description: "avatar to render (required)" },
-    { name: "audio", short: "i", value: "FILE", description: "speech to lip-sync: a WAV file (required)" },
+    { name: "audio", short: "i", value: "FILE", description: "speech to lip-sync: any audio ffmpeg reads (WAV, MP3, OGG, FLAC, M4A...) (required)" },
     { name: "out", short: "o", value: "FILE", description: "MP4 to write (required)" },
     { name: "quality", value: "Q", default: "90", description: "JPEG quality of the frames before video encoding, 1..100" },
     ...AVATAR_OPTIONS,
@@ -37,9 +37,15 @@ export const render: Command = {
     if (!avatarName || !audioFile || !out) throw new UsageError("render needs --avatar, --audio and --out");
     const quality = intOption(values, "quality", 1, 100) ?? 90;
     const options = serverOptions(values);
+    // Everything that can be wrong with the request is checked before the model loads.
+    requireFfmpeg();
+    checkReadableFile(audioFile, "audio");
+    checkWritableFolder(out, "out");
+    checkAvatarFolders(options.avatarRoots!);
     const app = new LipSyncApp(resolveConfig({ ...options, logLevel: "warn" }), createLogger("warn"));
-    const wav = parseWav(readFileSync(audioFile));
-    const { runner } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality, realtime: false });
+    app.registry.locate(avatarName);
+    const wav = await decodeAudioFile(audioFile);
+    const { runner, avatar } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality, realtime: false });
     const dir = mkdtempSync(path.join(os.tmpdir(), "lipsync-render-"));
     const started = performance.now();
     try {
@@ -60,8 +66,15 @@ export const render: Command = {
         feed();
       }
       const renderMs = performance.now() - started;
-      await run("ffmpeg", ["-y", "-loglevel", "error", "-framerate", "25", "-i", path.join(dir, "%06d.jpg"), "-i", audioFile,
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-shortest", "-movflags", "+faststart", out]);
+      // Written beside the target and renamed at the end: never a half-written MP4 under its name.
+      const partial = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.${process.pid}.partial`);
+      try {
+        await run("ffmpeg", ["-y", "-nostdin", "-loglevel", "error", "-framerate", String(avatar.manifest.fps), "-i", path.join(dir, "%06d.jpg"), "-i", audioFile, "-map", "0:v:0", "-map", "1:a:0",
+          "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-shortest", "-movflags", "+faststart", "-f", "mp4", partial]);
+        renameSync(partial, out);
+      } finally {
+        rmSync(partial, { force: true });
+      }
       const seconds = wav.samples.length / wav.sampleRate;
       console.log(JSON.stringify({ out, frames: n, audio_seconds: Number(seconds.toFixed(2)), render_ms: Math.round(renderMs), realtime_factor: Number((seconds * 1000 / renderMs).toFixed(2)) }));
     } finally {

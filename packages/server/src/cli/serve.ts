@@ -5,6 +5,7 @@ import { DEFAULTS, resolveConfig } from "../config.js";
 import { silentLogger } from "../logger.js";
 import { startServer } from "../server.js";
 import { defaultStaticMounts } from "../static-mounts.js";
+import { checkAvatarFolders, checkPortFree } from "./checks.js";
 import { intOption, listOption, stringOption, type Command } from "./options.js";
 import { AVATAR_OPTIONS, serverOptions } from "./server-options.js";
 
@@ -30,6 +31,7 @@ export const serve: Command = {
     { name: "host", value: "ADDR", default: DEFAULTS.host, description: "address to listen on" },
     { name: "preload", value: "NAME", multiple: true, default: "every avatar in the roots", description: "avatars to load at start (others load on first use)" },
     ...AVATAR_OPTIONS,
+    { name: "allow-origin", value: "ORIGIN", multiple: true, default: "same origin only", description: "a web origin (https://app.example.com) whose pages may call this server, or '*' for any: CORS for RPCs and files, and the WebSocket's Origin check" },
     { name: "tls-cert", value: "FILE", description: "PEM certificate: serve HTTPS and gRPC over TLS on the same port" },
     { name: "tls-key", value: "FILE", description: "PEM private key of --tls-cert" },
     { name: "capacity", value: "N", default: "measured at load", description: "real-time sessions per avatar to admit; past it new sessions are refused (RESOURCE_EXHAUSTED, WebSocket 4429) and /readyz says 503" },
@@ -41,16 +43,24 @@ export const serve: Command = {
     const options = serverOptions(values);
     const port = intOption(values, "port", 0, 65535) ?? (process.env.PORT ? Number(process.env.PORT) : undefined);
     const host = stringOption(values, "host");
-    const given = listOption(values, "preload");
-    const preload = given.length ? given : await allAvatarNames(options.avatarRoots!);
-    const server = await startServer({
-      ...options, port, host, preloadAvatars: preload, staticMounts: defaultStaticMounts(),
+    const allowOrigins = listOption(values, "allow-origin");
+    const admission = {
       sessionCapacity: intOption(values, "capacity", 1, 100_000),
       maxFrameLatencyMs: intOption(values, "max-latency-ms", 40, 60_000),
       maxSessions: intOption(values, "max-sessions", 1, 100_000),
+    };
+    // Cheap checks first: a typo in a folder, a busy port or a bad origin is reported before any model loads.
+    checkAvatarFolders(options.avatarRoots!);
+    resolveConfig({ ...options, ...admission, port, host, allowOrigins });
+    await checkPortFree(port ?? DEFAULTS.port, host ?? DEFAULTS.host);
+    const given = listOption(values, "preload");
+    const preload = given.length ? given : await allAvatarNames(options.avatarRoots!);
+    const server = await startServer({
+      ...options, ...admission, port, host, preloadAvatars: preload, allowOrigins, staticMounts: defaultStaticMounts(),
     });
     console.log(`lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`);
     console.log(`open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`);
+    if (allowOrigins.length) console.log(`pages from ${allowOrigins.includes("*") ? "any origin" : allowOrigins.join(", ")} may call this server (--allow-origin)`);
     if (values.open) openBrowser(`${server.url}/`);
     let stopping = false;
     const stop = () => {

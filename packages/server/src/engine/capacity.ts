@@ -27,8 +27,8 @@ export interface MeasureOptions {
   quality: number;
   /** One frame's audio context, e.g. repeated silence features. */
   audio: Float32Array;
-  /** One frame's encoder input, e.g. a silent mel window: each frame runs the encoder once too. */
-  encoderInput: Float32Array;
+  /** One frame's encoder input, e.g. a silent mel window: each frame runs the encoder once too (none without an encoder). */
+  encoderInput: Float32Array | undefined;
 }
 
 async function rate(source: RenderSource, o: MeasureOptions, patch: boolean, frames: number, inFlight: number): Promise<number> {
@@ -36,7 +36,7 @@ async function rate(source: RenderSource, o: MeasureOptions, patch: boolean, fra
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < frames; i = next++) {
-      await source.model.encode(o.encoderInput);
+      if (o.encoderInput) await source.model.encode(o.encoderInput);
       await renderFrame(source, { index: i % o.frameCount, audio: o.audio, encoding: "jpeg", quality: o.quality, patch });
     }
   };

@@ -5,14 +5,21 @@
 // Here it blocks only this worker. Plain JavaScript so that it runs as is from src/ (tests,
 // tsx) and from dist/ (tsup copies it).
 //
-// Messages in:  { type: "init", files: { name: path }, device, threads }
+// Messages in:  { type: "init", files: { name: path }, device, threads, unet?: { image, audio, output, valueRange } }
 //               { type: "run", id, model, feeds: { name: { data, dims } }, output }
-// Messages out: { type: "ready", provider, fallbackReason?, names: { model: { inputs, outputs } } }
+//               { type: "inputs", store: SharedArrayBuffer }   the avatar's cached inputs, one slot per frame
+//               { type: "unet", id, n, slots: Int32Array, bytes: (Uint8Array | undefined)[], audio: Float32Array }
+// Messages out: { type: "ready", provider, fallbackReason?, names: { model: { inputs, outputs, shapes } } }
+//               (shapes: name -> dims as the file declares them, symbolic axes as strings)
 //               { type: "result", id, data, dims } | { type: "error", id?, message }
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 
 const sessions = new Map();
+let unetSpec;
+let inputStore;
+/** Image tensors by batch size, reused: the hot path allocates once per shape. */
+const imageBuffers = new Map();
 // ONNX Runtime's own logger would print a multi-line error for a missing CUDA provider; the
 // server reports that once, in its own log.
 ort.env.logLevel = "fatal";
@@ -40,6 +47,7 @@ async function create(file, device, threads) {
 
 parentPort.on("message", async (msg) => {
   if (msg.type === "init") {
+    unetSpec = msg.unet;
     try {
       let provider = msg.device;
       let fallbackReason;
@@ -49,7 +57,9 @@ parentPort.on("message", async (msg) => {
         provider = made.provider;
         fallbackReason ??= made.fallbackReason;
         sessions.set(name, made.session);
-        names[name] = { inputs: made.session.inputNames, outputs: made.session.outputNames };
+        const shapes = {};
+        for (const m of [...made.session.inputMetadata, ...made.session.outputMetadata]) if (m.isTensor) shapes[m.name] = m.shape;
+        names[name] = { inputs: made.session.inputNames, outputs: made.session.outputNames, shapes };
       }
       parentPort.postMessage({ type: "ready", provider, fallbackReason, names });
     } catch (err) {
@@ -66,6 +76,41 @@ parentPort.on("message", async (msg) => {
       // A copy we own, so its buffer can be transferred rather than cloned.
       const data = new Float32Array(out.data);
       parentPort.postMessage({ type: "result", id: msg.id, data, dims: out.dims }, [data.buffer]);
+    } catch (err) {
+      parentPort.postMessage({ type: "error", id: msg.id, message: String(err && err.message ? err.message : err) });
+    }
+    return;
+  }
+  if (msg.type === "inputs") {
+    inputStore = new Uint8Array(msg.store);
+    return;
+  }
+  if (msg.type === "unet") {
+    try {
+      const { image, audio, output, valueRange } = unetSpec;
+      const per = image.dims.reduce((a, b) => a * b, 1);
+      let data = imageBuffers.get(msg.n);
+      if (!data) imageBuffers.set(msg.n, (data = new Float32Array(msg.n * per)));
+      // Cached bytes 0..255 into the model's value range (image-ops' expandInput), row by row.
+      const lo = valueRange[0];
+      const scale = (valueRange[1] - valueRange[0]) / 255;
+      for (let i = 0; i < msg.n; i++) {
+        const slot = msg.slots[i];
+        const src = slot >= 0 ? inputStore.subarray(slot * per, (slot + 1) * per) : msg.bytes[i];
+        const at = i * per;
+        if (!src) {
+          data.fill(lo, at, at + per);
+          continue;
+        }
+        for (let j = 0; j < per; j++) data[at + j] = lo + scale * src[j];
+      }
+      const feeds = {
+        [image.name]: new ort.Tensor("float32", data, [msg.n, ...image.dims]),
+        [audio.name]: new ort.Tensor("float32", msg.audio, [msg.n, ...audio.dims]),
+      };
+      const out = (await sessions.get("unet").run(feeds))[output];
+      const result = new Float32Array(out.data);
+      parentPort.postMessage({ type: "result", id: msg.id, data: result, dims: out.dims }, [result.buffer]);
     } catch (err) {
       parentPort.postMessage({ type: "error", id: msg.id, message: String(err && err.message ? err.message : err) });
     }

@@ -11,6 +11,23 @@ export interface TensorIn {
   dims: number[];
 }
 
+/** What the worker needs to assemble UNet batches itself (see runUnet). */
+export interface UnetSpec {
+  image: { name: string; dims: number[] };
+  audio: { name: string; dims: number[] };
+  output: string;
+  /** Model values of black and white: cached input bytes 0..255 map onto them. */
+  valueRange: readonly [number, number];
+}
+
+/** One UNet batch: row i reads input slot slots[i] of the shared store, or bytes[i]; audio rows laid flat. */
+export interface UnetBatch {
+  n: number;
+  slots: Int32Array;
+  bytes: (Uint8Array | undefined)[];
+  audio: Float32Array;
+}
+
 interface Pending {
   resolve: (data: Float32Array) => void;
   reject: (err: Error) => void;
@@ -19,7 +36,20 @@ interface Pending {
 export interface WorkerReady {
   provider: Device;
   fallbackReason: string | undefined;
-  names: Record<string, { inputs: string[]; outputs: string[] }>;
+  /** Per model: input and output names, and each tensor's dims as the file declares them. */
+  names: Record<string, { inputs: string[]; outputs: string[]; shapes: Record<string, (number | string)[]> }>;
+}
+
+/**
+ * ONNX Runtime's own message, fit for a client: first line only, file system paths removed,
+ * bounded in length. It is what tells a user which input of their model disagrees.
+ */
+export function ortMessage(message: string | undefined): string {
+  const line = String(message ?? "unknown error").split("\n")[0]!.replace(/Load model from .* failed:/, "Load model failed: ");
+  // Graph node names (Name:'/audio_model/Concat') look like paths but say where the graph failed.
+  const clean = line.split(/(Name:'[^']*')/).map((part, i) => (i % 2 ? part : part.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'"]+)+[\\/]?/g, "$1<file>")))
+    .join("").replace(/\s+/g, " ").trim();
+  return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
 }
 
 export class InferenceWorker {
@@ -36,24 +66,24 @@ export class InferenceWorker {
       if (!p) return;
       this.pending.delete(msg.id);
       if (msg.type === "result") p.resolve(msg.data!);
-      else p.reject(new LipSyncError("internal", "inference failed", { cause: new Error(msg.message) }));
+      else p.reject(new LipSyncError("internal", `inference failed: ${ortMessage(msg.message)}`, { cause: new Error(msg.message) }));
     });
     worker.on("error", (err) => this.failAll(err));
     worker.on("exit", () => this.failAll(new Error("inference worker exited")));
   }
 
-  /** Starts a worker and loads `files` (name -> ONNX path) into it. */
-  static async start(files: Record<string, string>, device: Device, threads: number): Promise<{ worker: InferenceWorker; ready: WorkerReady }> {
+  /** Starts a worker and loads `files` (name -> ONNX path) into it; `unet` when it will run UNet batches. */
+  static async start(files: Record<string, string>, device: Device, threads: number, unet?: UnetSpec): Promise<{ worker: InferenceWorker; ready: WorkerReady }> {
     const worker = new Worker(new URL("./inference-worker.mjs", import.meta.url));
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
       const onMessage = (msg: { type: string; message?: string } & WorkerReady) => {
         worker.off("message", onMessage);
         if (msg.type === "ready") resolve(msg);
-        else reject(new LipSyncError("failed_precondition", "model file is not a valid ONNX model", { cause: new Error(msg.message) }));
+        else reject(new LipSyncError("failed_precondition", `model file is not a valid ONNX model (onnxruntime: ${ortMessage(msg.message)})`, { cause: new Error(msg.message) }));
       };
       worker.on("message", onMessage);
       worker.once("error", reject);
-      worker.postMessage({ type: "init", files, device, threads });
+      worker.postMessage({ type: "init", files, device, threads, unet });
     }).catch(async (err) => {
       await worker.terminate();
       throw err;
@@ -68,6 +98,21 @@ export class InferenceWorker {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ type: "run", id, model, feeds, output }, Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer));
+    });
+  }
+
+  /** Shares the avatar's input store (a SharedArrayBuffer of cached inputs, one slot per frame). */
+  attachInputs(store: SharedArrayBuffer): void {
+    if (!this.closed) this.worker.postMessage({ type: "inputs", store });
+  }
+
+  /** A UNet batch assembled in the worker; only the audio rows' buffer is handed over. */
+  runUnet(batch: UnetBatch): Promise<Float32Array> {
+    if (this.closed) return Promise.reject(new LipSyncError("unavailable", "model is closed"));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: "unet", id, ...batch }, [batch.audio.buffer as ArrayBuffer, batch.slots.buffer as ArrayBuffer]);
     });
   }
 

@@ -4,20 +4,22 @@
  * sessions or transports: a `RenderSource` supplies the pixels and the model.
  */
 import { encodeJpeg } from "./jpeg.js";
-import { composite, compositePatch, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
+import { composite, compositePatch, type OutputGeometry, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
 import type { SubmitOptions } from "./batcher.js";
-import type { LipSyncModel } from "./model.js";
+import type { ImageInput, LipSyncModel } from "./model.js";
 
 export interface RenderSource {
   readonly model: LipSyncModel;
   /** The decoded source frame. */
   frame(index: number): Promise<RgbImage>;
-  /** The 6-channel model input of the source frame (cached). */
-  input(index: number): Promise<Float32Array>;
+  /** The 6-channel model input of the source frame (cached; see ImageInput). */
+  input(index: number): Promise<ImageInput>;
   /** The model crop of the frame, in frame pixels. */
   rect(index: number): Rect;
   /** Where and how the output is pasted (same for every frame of a crop size). */
   mask(index: number): PasteMask;
+  /** The model output's geometry, channel order and value range. */
+  readonly output: OutputGeometry;
 }
 
 export type ImageEncoding = "jpeg" | "rgb";
@@ -38,14 +40,16 @@ export interface RenderedFrame {
   width: number;
   height: number;
   patch: boolean;
-  /** Where the mouth was pasted, frame pixels (x, y, width, height). */
+  /** pts on the avatar's own-track clock (index * samples per frame), set by who knows the avatar. */
+  pts?: number;
+  /** Where the output was pasted (the paste region), frame pixels (x, y, width, height). */
   mouthRect: Rect;
   timings: StageTimings;
 }
 
 export interface RenderRequest {
   index: number;
-  /** Encoder features of the frame's context, oldest first [audio_context * feature_dim]. */
+  /** The frame's audio window: per-frame features, oldest first, flat (the model's audio input). */
   audio: Float32Array;
   encoding: ImageEncoding;
   quality: number;
@@ -65,8 +69,8 @@ export async function renderFrame(source: RenderSource, req: RenderRequest): Pro
   const t2 = performance.now();
   const rect = source.rect(req.index);
   const mask = source.mask(req.index);
-  const size = source.model.shape.size;
-  const picture = req.patch ? compositePatch(frame, output, size, rect, mask) : { data: composite(frame, output, size, rect, mask), width: frame.width, height: frame.height };
+  const g = source.output;
+  const picture = req.patch ? compositePatch(frame, output, g, rect, mask) : { data: composite(frame, output, g, rect, mask), width: frame.width, height: frame.height };
   const t3 = performance.now();
   const image = req.encoding === "rgb" ? picture.data : new Uint8Array(await encodeJpeg(picture.data, picture.width, picture.height, req.quality));
   const t4 = performance.now();

@@ -15,7 +15,8 @@
  * lagging further. Without it (offline rendering) no frame is ever dropped.
  */
 import { setMaxListeners } from "node:events";
-import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { SAMPLE_RATE } from "../audio/constants.js";
+import { layWindow, SILENCE, windowLength, windowSlots } from "../audio/frontends/feature-window.js";
 import type { Avatar } from "../avatar/avatar.js";
 import { DROPPED } from "../engine/batcher.js";
 import { renderFrame, type ImageEncoding, type StageTimings } from "../engine/renderer.js";
@@ -132,7 +133,10 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     this.avatar = avatar;
     this.options = { maxInFlight: 16, now: () => performance.now(), ...options };
     this.session = new SpeechSession(
-      { frameCount: avatar.frameCount, mel: avatar.manifest.model.mel, inputRate: options.inputRate, continuous: options.continuous },
+      {
+        frameCount: avatar.frameCount, samplesPerFrame: avatar.samplesPerFrame, frontEnd: avatar.manifest.model.audio.frontEnd,
+        window: avatar.manifest.model.audio.window, inputRate: options.inputRate, continuous: options.continuous,
+      },
       this.options.now(),
     );
     this.scheduleIdle();
@@ -241,8 +245,9 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
         throw r.error;
       }
       if (r.kind === "dropped") {
-        this.dropRun = this.dropRun ? { startPts: this.dropRun.startPts, endPts: r.pts + SAMPLES_PER_FRAME } : { startPts: r.pts, endPts: r.pts + SAMPLES_PER_FRAME };
-        this.sentEndPts = r.pts + SAMPLES_PER_FRAME;
+        const spf = this.avatar.samplesPerFrame;
+        this.dropRun = this.dropRun ? { startPts: this.dropRun.startPts, endPts: r.pts + spf } : { startPts: r.pts, endPts: r.pts + spf };
+        this.sentEndPts = r.pts + spf;
         this.options.onDropped?.(1);
         this.pump();
         continue;
@@ -250,7 +255,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
       const drops = this.takeDropRun();
       if (drops) yield drops;
       const value = r.output;
-      if (value.type === "frame") this.sentEndPts = value.frame.pts + SAMPLES_PER_FRAME;
+      if (value.type === "frame") this.sentEndPts = value.frame.pts + this.avatar.samplesPerFrame;
       this.pump();
       yield value;
     }
@@ -322,30 +327,34 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     }
   }
 
-  /** The encoder feature of the current utterance's frame `frame` (silence before it began). */
-  private feature(frame: number): Promise<Float32Array> {
-    if (frame < 0) return Promise.resolve(this.avatar.silenceFeature);
-    return this.features.get(frame) ?? Promise.reject(new Error(`missing feature of frame ${frame}`));
+  /** A window slot's feature: an encoded frame of the current utterance, or padding. */
+  private feature(slot: number): Promise<Float32Array | undefined> {
+    if (slot === SILENCE) return Promise.resolve(this.avatar.silenceFeature);
+    if (slot < 0) return Promise.resolve(undefined);
+    return this.features.get(slot) ?? Promise.reject(new Error(`missing feature of frame ${slot}`));
   }
 
   private render(job: FrameJob): void {
     const started = this.options.now();
     const generation = this.generation;
     const signal = this.work.signal;
-    const ctx = this.avatar.manifest.model.audioContext;
-    const dim = this.avatar.manifest.model.audioFeatureDim;
+    const { window, featureDim } = this.avatar.manifest.model.audio;
     const deadline = this.options.maxLatencyMs === undefined ? job.dueAt + 1000 : job.dueAt + this.options.maxLatencyMs;
     if (job.segment !== this.featuresSegment) {
       this.features.clear();
       this.featuresSegment = job.segment;
     }
-    // Every frame's feature is computed, even for a frame dropped late: the next frames' context reads it.
-    const own = this.avatar.model.encode(job.window, { deadline, signal }).then((r) => r.value);
-    own.catch(() => undefined);
-    this.features.set(job.frame, own);
-    const context = Promise.all(Array.from({ length: ctx }, (_, k) => this.feature(job.frame - ctx + 1 + k)));
+    // Each frame's encoder input comes once, with the first job whose window reaches it. Every
+    // feature is computed, even for a frame dropped late: the next frames' windows read it.
+    for (const { frame, input } of job.inputs) {
+      const feature = this.avatar.model.encode(input, { deadline, signal }).then((r) => r.value);
+      feature.catch(() => undefined);
+      this.features.set(frame, feature);
+    }
+    const context = Promise.all(windowSlots(window, job.frame, job.count).map((slot) => this.feature(slot)));
     context.catch(() => undefined);
-    this.features.delete(job.frame - ctx + 1);
+    // No later frame's window reaches back past its own first slot.
+    for (const k of [...this.features.keys()]) if (k < job.frame + 1 + window.first) this.features.delete(k);
     if (this.options.maxLatencyMs !== undefined && this.options.now() > deadline) {
       this.queue.push(settledEntry(generation, true, { kind: "dropped", pts: job.pts }));
       this.wake.resolve();
@@ -354,8 +363,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     this.inFlight++;
     const value = context
       .then((features) => {
-        const audio = new Float32Array(ctx * dim);
-        features.forEach((f, k) => audio.set(f, k * dim));
+        const audio = layWindow(features, featureDim, new Float32Array(windowLength(window) * featureDim));
         return renderFrame(this.avatar, {
           index: job.sourceIndex, audio, encoding: this.options.encoding, quality: this.options.quality, patch: this.options.patch, startedAt: started,
           schedule: { deadline, droppable: this.options.maxLatencyMs !== undefined, signal },

@@ -11,7 +11,7 @@ import {
   type AudioFormat, type Frame, type SpeakAudioResponse, type SpeakRequest, type SpeakResponse, type StreamRenderRequest,
 } from "@lipsync/proto";
 import type { LipSyncApp, SourceView as AppView } from "../app.js";
-import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { SAMPLE_RATE } from "../audio/constants.js";
 import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
 import { parseWav } from "../audio/wav.js";
 import type { Avatar } from "../avatar/avatar.js";
@@ -24,6 +24,7 @@ import { fanOut } from "../engine/abort.js";
 
 /** How often a health Watch stream re-reads readiness, ms. */
 const HEALTH_WATCH_MS = 500;
+
 
 function transportOf(ctx: HandlerContext): Transport {
   const type = ctx.requestHeader.get("content-type") ?? "";
@@ -64,7 +65,7 @@ function decodeClip(format: AudioFormat | undefined, audio: Uint8Array): { sampl
 }
 
 function started(id: string, app: LipSyncApp, avatar: Avatar) {
-  return create(SessionStartedSchema, { sessionId: id, avatar: avatarInfo(app.summary(avatar)), samplesPerFrame: SAMPLES_PER_FRAME, clockRate: SAMPLE_RATE });
+  return create(SessionStartedSchema, { sessionId: id, avatar: avatarInfo(app.summary(avatar)), samplesPerFrame: avatar.samplesPerFrame, clockRate: SAMPLE_RATE });
 }
 
 function speakResponse(out: SessionOutput): SpeakResponse {
@@ -220,7 +221,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         reader.catch((err) => runner.close(err instanceof LipSyncError ? err : toLipSync(err)));
         try {
           yield create(SpeakResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
-          for await (const out of runner) yield speakResponse(out);
+          for await (const out of app.outputs(runner)) yield speakResponse(out);
         } finally {
           ctx.signal.removeEventListener("abort", abort);
           app.closeSession(runner);
@@ -249,7 +250,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
             if (offset >= samples.length) runner.finish();
           };
           feed();
-          for await (const out of runner) {
+          for await (const out of app.outputs(runner)) {
             if (offset < samples.length) feed();
             const msg = speakAudioResponse(out);
             if (msg) yield msg;

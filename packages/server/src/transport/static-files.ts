@@ -1,12 +1,15 @@
 /**
  * Plain HTTP routes beside the RPCs: /healthz, /metrics and static files (the player page, the
  * web component bundle, sample audio) from configured mounts. Paths are resolved inside their
- * mount and anything that escapes it is a 404.
+ * mount, after symlinks: anything whose real path escapes the mount's real path is a 404, and so
+ * is every file system error (a name too long, a file used as a folder): a request can never
+ * crash the server or learn what lies outside a mount.
  */
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, realpathSync, statSync } from "node:fs";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import path from "node:path";
 import type { LipSyncApp } from "../app.js";
+import { answerUnimplemented, rpcProcedure } from "./unimplemented.js";
 
 export interface StaticMount {
   /** URL prefix, starting and ending with "/". */
@@ -24,7 +27,24 @@ const TYPES: Record<string, string> = {
 type Req = Parameters<ReturnType<typeof connectNodeAdapter>>[0];
 type Res = Parameters<ReturnType<typeof connectNodeAdapter>>[1];
 
-function resolveFile(mounts: StaticMount[], urlPath: string): string | undefined {
+/** A mount's real root, resolved once (undefined when the folder does not exist). */
+const realRoots = new Map<string, string | undefined>();
+
+function realRoot(dir: string): string | undefined {
+  if (!realRoots.has(dir)) {
+    let real: string | undefined;
+    try {
+      real = realpathSync(dir);
+    } catch {
+      real = undefined;
+    }
+    realRoots.set(dir, real);
+  }
+  return realRoots.get(dir);
+}
+
+/** The file a URL path names, or undefined; never throws. */
+export function resolveFile(mounts: StaticMount[], urlPath: string): string | undefined {
   let decoded: string;
   try {
     decoded = decodeURIComponent(urlPath);
@@ -36,10 +56,17 @@ function resolveFile(mounts: StaticMount[], urlPath: string): string | undefined
     if (!decoded.startsWith(m.prefix)) continue;
     let rel = decoded.slice(m.prefix.length);
     if (rel === "" || rel.endsWith("/")) rel += "index.html";
-    const root = path.resolve(m.dir);
+    const root = realRoot(m.dir);
+    if (!root) continue;
     const file = path.resolve(root, rel);
     if (!file.startsWith(root + path.sep)) continue;
-    if (statSync(file, { throwIfNoEntry: false })?.isFile()) return file;
+    try {
+      // Symlinks inside the mount may point anywhere: check where the file really is.
+      const real = realpathSync(file);
+      if (real.startsWith(root + path.sep) && statSync(real).isFile()) return real;
+    } catch {
+      // ENOENT, ENOTDIR, ENAMETOOLONG, EACCES, ELOOP...: not a file we serve.
+    }
   }
   return undefined;
 }
@@ -51,6 +78,15 @@ export function httpRoutes(app: LipSyncApp, mounts: StaticMount[]) {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
       res.end(body);
     };
+    const procedure = rpcProcedure(req);
+    if (procedure) {
+      // Only our own services' names become label values: anything else could grow the series without bound.
+      const type = String(req.headers["content-type"] ?? "");
+      const protocol = type.startsWith("application/grpc-web") ? "grpc-web" : type.startsWith("application/grpc") ? "grpc" : "connect";
+      app.stats.unimplemented(/^(lipsync\.v1\.LipSyncService|grpc\.health\.v1\.Health)\//.test(procedure) ? procedure : "unknown/unknown", protocol);
+      answerUnimplemented(req, res, procedure);
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       send(405, "text/plain", "method not allowed\n");
       return;

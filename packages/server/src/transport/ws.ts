@@ -11,7 +11,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { LipSyncApp } from "../app.js";
-import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { SAMPLE_RATE } from "../audio/constants.js";
 import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
 import { asLipSyncError, invalidArgument, LipSyncError } from "../errors.js";
 import type { SessionRunner } from "../session/session-runner.js";
@@ -142,7 +142,7 @@ class Connection {
           const f = req.audio.byteLength
             ? await this.app.renderWithAudio(req.avatar, req.frame, decodePcm(req.audio, "s16le", 1), "jpeg", undefined, this.closed.signal)
             : (await this.app.renderOwn(req.avatar, [req.frame], "jpeg", undefined, this.closed.signal))[0]!;
-          this.send(encodeFrame({ kind: KIND_INFERENCE, patch: false, encoding: "jpeg", requestId: req.requestId, sourceIndex: req.frame, pts: req.frame * SAMPLES_PER_FRAME, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image }));
+          this.send(encodeFrame({ kind: KIND_INFERENCE, patch: false, encoding: "jpeg", requestId: req.requestId, sourceIndex: req.frame, pts: f.pts ?? 0, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image }));
         }
       } catch (err) {
         const e = asLipSyncError(err);
@@ -203,14 +203,14 @@ class Connection {
       return;
     }
     this.session = { runner, pcm: req.encoding, channels: req.channels, binaryFrames: req.binaryFrames || this.binary };
-    this.sendJson({ type: "started", session_id: id, avatar: avatarJson(this.app.summary(avatar)), samples_per_frame: SAMPLES_PER_FRAME, clock_rate: SAMPLE_RATE });
+    this.sendJson({ type: "started", session_id: id, avatar: avatarJson(this.app.summary(avatar)), samples_per_frame: avatar.samplesPerFrame, clock_rate: SAMPLE_RATE });
     void this.forward(this.session);
   }
 
   /** Sends the session's outputs in order, waiting while the socket's buffer is full. */
   private async forward(s: LiveSession): Promise<void> {
     try {
-      for await (const out of s.runner) {
+      for await (const out of this.app.outputs(s.runner)) {
         if (out.type !== "frame") {
           await this.sendAsync(JSON.stringify(sessionEventJson(out)));
           continue;
