@@ -77,7 +77,7 @@ export class PackageStaging {
 
 /** The model section and file names of a base package (the demo), to serve a new face with. */
 export function baseModel(baseDir: string): { model: Record<string, unknown>; files: string[]; license: string } {
-  let manifest: { model?: Record<string, unknown>; license?: { model?: string } | string };
+  let manifest: { format_version?: number; model?: Record<string, unknown>; license?: { model?: string } | string };
   try {
     manifest = JSON.parse(readFileSync(path.join(baseDir, "manifest.json"), "utf8"));
   } catch {
@@ -88,8 +88,8 @@ export function baseModel(baseDir: string): { model: Record<string, unknown>; fi
     throw new LipSyncError("failed_precondition", `the base model package (${baseDir}) names no model files`);
   }
   // Faces are placed for the demo family's crop (geometry.ts); another geometry would not fit.
-  if (model.input_size !== CROP_SIZE) {
-    throw new LipSyncError("failed_precondition", `the base model (${baseDir}) takes ${String(model.input_size)} px crops; avatar build places faces for the demo model family (${CROP_SIZE} px)`);
+  if (manifest.format_version !== 1 || model.input_size !== CROP_SIZE) {
+    throw new LipSyncError("failed_precondition", `the base model (${baseDir}) is not of the demo model family (format 1, ${CROP_SIZE} px crops), for which avatar build places faces`);
   }
   const files = [model.unet, model.audio_encoder];
   for (const f of files) {
