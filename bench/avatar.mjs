@@ -1,13 +1,13 @@
 // A photo to a trained, servable avatar: lipsync avatar build, then avatar train (the full
-// fine-tuning), timed. One JSON line. Not part of the tests: ~20-45 minutes on 2 CPU cores.
-//   pnpm bench:avatar [-- --steps 1500 --device cpu --photo FILE]   (after pnpm build)
+// fine-tuning), timed. One JSON line. Not part of the tests: 10-20 minutes on 2 idle CPU cores.
+//   pnpm bench:avatar [-- --steps 800 --device cpu --photo FILE]   (after pnpm build)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { steps: { type: "string", default: "1500" }, device: { type: "string", default: "cpu" },
+const { values } = parseArgs({ options: { steps: { type: "string", default: "800" }, device: { type: "string", default: "cpu" },
   photo: { type: "string", default: "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg" }, keep: { type: "boolean" } } });
 const repo = path.resolve(new URL(".", import.meta.url).pathname, "..");
 const cli = path.join(repo, "packages", "server", "dist", "cli.js");

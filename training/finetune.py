@@ -1,6 +1,6 @@
 """Fine-tune the demo model's family on one user's avatar package (`lipsync avatar train NAME`).
 
-Run: python3 training/finetune.py ROOT/NAME [--steps 1500] [--device cpu|cuda]
+Run: python3 training/finetune.py ROOT/NAME [--steps 800] [--device cpu|cuda]
 
 1. The base model comes from the package's own ONNX files (the demo's, copied by the builder):
    convolutions carry their folded batch-norm, so the batch-norm layers are set to identity and
@@ -41,7 +41,7 @@ from constants import AUDIO_CONTEXT, MAX_ABS_VALUE, MEL_WINDOW, N_MELS  # noqa: 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELD_OUT = os.path.join(ROOT, "models", "heldout")
-STEPS = 1500
+STEPS = 800
 UTTERANCES = 240
 LR = 5e-4
 WARMUP = 50

@@ -53,7 +53,7 @@ base model; lipsync avatar train NAME --avatars ROOT then fine-tunes a model for
       "  model: the demo model, with the face placed where it expects a mouth. Until trained,",
       "         expect a soft, blurred mouth region that opens and closes in time with speech,",
       "         not this person's own lips and teeth. Train a model for this face:",
-      `         lipsync avatar train ${summary.name} --avatars ${path.dirname(summary.dir)}   (about 30-45 min on 2 CPU cores)`,
+      `         lipsync avatar train ${summary.name} --avatars ${path.dirname(summary.dir)}   (10-20 min on 2 idle CPU cores)`,
       ...summary.warnings.map((w) => `  note: ${w}`),
       `  serve it: lipsync serve --avatars ${path.dirname(summary.dir)}`,
       "",

@@ -31,7 +31,7 @@ export const avatarTrain: Command = {
   args: "NAME",
   options: [
     { name: "avatars", value: "DIR", multiple: true, default: "$LIPSYNC_AVATARS or the repository's models/", description: "the avatar root holding NAME" },
-    { name: "steps", value: "N", default: "1500", description: "training steps (a rerun continues from the last checkpoint)" },
+    { name: "steps", value: "N", default: "800", description: "training steps (a rerun continues from the last checkpoint)" },
     { name: "utterances", value: "N", default: "240", description: "synthetic sentences rendered on the face" },
     { name: "device", value: "DEV", default: "cpu", description: "cpu or cuda (PyTorch's)" },
     { name: "gate-utterances", value: "N", default: "all 8", description: "held-out sentences per set the quality gate renders (fewer: faster, coarser)" },
@@ -42,7 +42,7 @@ export const avatarTrain: Command = {
 avatar's own frames; for a video also its own frames and speech. Checkpoints and the dataset are
 kept in ROOT/.NAME.train/, so an interrupted run continues. At the end the model must pass the
 quality gate (held-out synthetic speech, mouth opening r >= 0.7 at lag 0) to replace the
-avatar's model. About 20-45 minutes on 2 CPU cores; a few on a GPU.`,
+avatar's model. About 10-20 minutes on 2 otherwise idle CPU cores.`,
   async run(values, positionals) {
     const [name, extra] = positionals;
     if (!name || extra) throw new UsageError("avatar train takes one avatar NAME");
@@ -55,7 +55,7 @@ avatar's model. About 20-45 minutes on 2 CPU cores; a few on a GPU.`,
     const script = path.join(REPO_ROOT, "training", "finetune.py");
     if (!existsSync(script)) throw new LipSyncError("failed_precondition", "avatar train needs the repository's training/ folder (run it from a clone of lipsync)");
     const python = stringOption(values, "python") ?? process.env.LIPSYNC_PYTHON ?? "/usr/bin/python3";
-    const steps = intOption(values, "steps", 1, 1_000_000) ?? 1500;
+    const steps = intOption(values, "steps", 1, 1_000_000) ?? 800;
     const utterances = intOption(values, "utterances", 4, 100_000) ?? 240;
     const device = choiceOption(values, "device", ["cpu", "cuda"] as const) ?? "cpu";
     const gateUtterances = intOption(values, "gate-utterances", 1, 8) ?? 0;
