@@ -1,7 +1,10 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/cli.ts"],
+  // The compose worker is its own entry: worker threads load it by URL next to the bundle.
+  entry: {
+    index: "src/index.ts", cli: "src/cli.ts", "compose-worker": "src/engine/compose-worker.ts", "frontend-worker": "src/audio/frontends/frontend-worker.ts",
+  },
   format: ["esm"],
   dts: { entry: "src/index.ts" },
   sourcemap: true,

@@ -10,6 +10,9 @@ import type { Avatar } from "./avatar/avatar.js";
 import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
 import { measureThroughput, sessionsFor, type Throughput } from "./engine/capacity.js";
+import { LocalComposer, type Composer } from "./engine/compose.js";
+import { ComposePool } from "./engine/compose-pool.js";
+import { FrontEndPool } from "./audio/frontends/frontend-pool.js";
 import { encodeJpeg } from "./engine/jpeg.js";
 import { blankBox, cropToPlanar, type Rect } from "./engine/image-ops.js";
 import { renderFrame, type ImageEncoding, type RenderedFrame } from "./engine/renderer.js";
@@ -72,8 +75,6 @@ export interface SessionConfig {
   realtime?: boolean;
 }
 
-/** Most frames one RenderFrames call may ask for. */
-export const MAX_FRAMES_PER_CALL = 256;
 
 export class LipSyncApp {
   readonly config: ServerConfig;
@@ -88,11 +89,17 @@ export class LipSyncApp {
   /** Sum of the live sessions' costs: 1 is the machine's real-time capacity. */
   private load = 0;
   private draining = false;
+  /** Compositing and encoding: this thread, or a pool of workers (config.composeWorkers). */
+  private readonly composer: Composer;
+  /** Live sessions' audio front ends in workers (config.audioWorkers), or undefined: this thread. */
+  private readonly frontEnds: FrontEndPool | undefined;
 
   constructor(config: ServerConfig, logger: Logger) {
     this.config = config;
     this.logger = logger;
-    this.registry = new AvatarRegistry(config, logger, (avatar) => this.measure(avatar));
+    this.composer = config.composeWorkers > 0 ? new ComposePool(config.composeWorkers) : new LocalComposer();
+    this.frontEnds = config.audioWorkers > 0 ? new FrontEndPool(config.audioWorkers) : undefined;
+    this.registry = new AvatarRegistry(config, logger, (avatar) => this.measure(avatar), this.composer);
   }
 
   /** Times the whole frame pipeline of a freshly loaded avatar (unless the operator set the capacity). */
@@ -234,8 +241,8 @@ export class LipSyncApp {
    * `signal` aborts (the caller went away) frames not yet in a running batch are never rendered.
    */
   async renderOwn(name: string, indices: number[], encoding: ImageEncoding, quality = this.config.jpegQuality, signal?: AbortSignal): Promise<RenderedFrame[]> {
-    if (indices.length > MAX_FRAMES_PER_CALL) {
-      throw new LipSyncError("resource_exhausted", `at most ${MAX_FRAMES_PER_CALL} frames per call, got ${indices.length}`);
+    if (indices.length > this.config.maxFramesPerCall) {
+      throw new LipSyncError("resource_exhausted", `at most ${this.config.maxFramesPerCall} frames per call, got ${indices.length}`);
     }
     const avatar = await this.registry.get(name);
     for (const i of indices) avatar.checkIndex(i);
@@ -299,9 +306,11 @@ export class LipSyncApp {
       patch: config.patch ?? false,
       maxQueuedFrames: this.config.maxQueuedFrames,
       maxQueuedSeconds: this.config.maxQueuedAudioSeconds,
+      maxInFlight: this.config.maxInFlightPerSession,
       ...(config.realtime === false ? {} : { maxLatencyMs: this.config.maxFrameLatencyMs }),
       onRendered: (t) => this.stats.rendered(t),
       onDropped: (n) => this.stats.dropped(n),
+      ...(this.frontEnds ? { frontEnd: (listener) => this.frontEnds!.client(listener) } : {}),
     });
     const id = `s${this.nextSessionId++}`;
     this.sessions.set(runner, { id, avatar: avatar.name, cost });
@@ -352,6 +361,8 @@ export class LipSyncApp {
   async close(): Promise<void> {
     this.closeAllSessions(new LipSyncError("unavailable", "server is shutting down"));
     await this.registry.closeAll();
+    await this.composer.close();
+    await this.frontEnds?.close();
   }
 }
 

@@ -39,8 +39,28 @@ export interface ServerConfig {
    * it is (what a CPU wants: cost grows with every padded row); "auto" picks by device.
    */
   batchBuckets: "auto" | "pow2" | "any";
+  /**
+   * Worker threads that composite and encode frames; 0 does it on the main thread, which is
+   * fastest on a couple of cores. Default: a quarter of the cores from 4 up (at most 8).
+   */
+  composeWorkers: number;
+  /**
+   * Worker threads for live sessions' audio (resampling, mel features); 0 keeps it on the main
+   * thread, cheapest on a couple of cores. Default: as composeWorkers.
+   */
+  audioWorkers: number;
   /** Default JPEG quality of rendered frames. */
   jpegQuality: number;
+  /** JPEG quality of `lipsync render`'s frames: they are encoded again, to H.264, so a notch higher. */
+  renderJpegQuality: number;
+  /** Frames of one session in the engine at once (the rest wait as audio). */
+  maxInFlightPerSession: number;
+  /** Most encoder inputs in one audio-encoder run (it is small: larger batches than the UNet's). */
+  encoderMaxBatch: number;
+  /** Most frames one RenderFrames call may ask for. */
+  maxFramesPerCall: number;
+  /** A whole clip (SpeakAudio, render) is fed to its session this far ahead of rendering, seconds. */
+  clipFeedAheadSeconds: number;
   /** Largest RPC or WebSocket message accepted, bytes. */
   maxMessageBytes: number;
   /** Largest audio chunk of a session, bytes. */
@@ -94,6 +114,13 @@ export const DEFAULTS: ServerConfig = {
   maxBatchWaitMs: 2,
   batchBuckets: "auto",
   jpegQuality: 85,
+  renderJpegQuality: 90,
+  maxInFlightPerSession: 16,
+  encoderMaxBatch: 16,
+  maxFramesPerCall: 256,
+  clipFeedAheadSeconds: 2,
+  composeWorkers: os.availableParallelism() < 4 ? 0 : Math.min(8, Math.floor(os.availableParallelism() / 4)),
+  audioWorkers: os.availableParallelism() < 4 ? 0 : Math.min(8, Math.floor(os.availableParallelism() / 4)),
   maxMessageBytes: 16 * 1024 * 1024,
   maxChunkBytes: 1024 * 1024,
   maxQueuedAudioSeconds: 60,

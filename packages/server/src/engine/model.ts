@@ -31,6 +31,8 @@ export interface ModelOptions {
   maxBatchWaitMs: number;
   /** See ServerConfig.batchBuckets (default "auto"). */
   buckets?: "auto" | "pow2" | "any";
+  /** Most inputs in one audio-encoder run (default: 16, or maxBatch if larger). */
+  encoderMaxBatch?: number;
 }
 
 export interface Timed<T> {
@@ -115,7 +117,7 @@ export class LipSyncModel {
     this.encoderWorker = encoderWorker;
     this.provider = provider;
     const unetMax = Math.min(options.maxBatch, shape.unetBatch ?? Infinity);
-    const encoderMax = Math.min(Math.max(options.maxBatch, 16), shape.encoderBatch ?? Infinity);
+    const encoderMax = Math.min(Math.max(options.maxBatch, options.encoderMaxBatch ?? 16), shape.encoderBatch ?? Infinity);
     this.unetBuckets = batchBuckets(provider, unetMax, shape.unetBatch, options.buckets);
     this.encoderBuckets = encoderWorker ? batchBuckets(provider, encoderMax, shape.encoderBatch, options.buckets) : undefined;
     this.runtimeOptions = {
@@ -242,7 +244,7 @@ export class LipSyncModel {
 
   /** One UNet run of `size` >= items.length rows (a bucket or the fixed batch); rows no item fills stay zero. */
   private async runUnet(items: { image: ImageInput; audio: Float32Array }[], size: number): Promise<Float32Array[]> {
-    const { audio: audioSpec, output } = this.shape.unet;
+    const { audio: audioSpec } = this.shape.unet;
     const n = this.shape.unetBatch ?? Math.max(size, items.length);
     const audioLen = count(audioSpec.dims);
     // The worker assembles the image tensor from the input store (or the bytes given); only the
@@ -256,10 +258,9 @@ export class LipSyncModel {
       audio.set(item.audio, i * audioLen);
     });
     this.record("unet", n);
-    const out = await this.unetWorker.runUnet({ n, slots, bytes, audio });
-    const outLen = count(output.dims);
-    return items.map((_, i) => out.subarray(i * outLen, (i + 1) * outLen));
+    return this.unetWorker.runUnet({ n, items: items.length, slots, bytes, audio });
   }
+
 
   private async runEncoder(items: Float32Array[], size: number): Promise<Float32Array[]> {
     const { input, output } = this.shape.encoder!;

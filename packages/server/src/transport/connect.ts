@@ -20,6 +20,7 @@ import type { Transport } from "../metrics.js";
 import type { SessionOutput } from "../session/session-runner.js";
 import { avatarInfo, box, imageEncoding, renderedFrame, sessionFrame } from "./proto-convert.js";
 import { toConnectError } from "./status.js";
+import { ClipFeeder } from "../session/clip-feeder.js";
 import { fanOut } from "../engine/abort.js";
 
 /** How often a health Watch stream re-reads readiness, ms. */
@@ -239,19 +240,11 @@ export function lipSyncRoutes(app: LipSyncApp) {
         ctx.signal.addEventListener("abort", abort);
         try {
           yield create(SpeakAudioResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
-          // The whole clip is here: push it in pieces as rendering makes room.
-          const piece = Math.max(1, Math.floor(rate / 5));
-          let offset = 0;
-          const feed = () => {
-            while (offset < samples.length && runner.session.queuedSamples < SAMPLE_RATE * 2) {
-              runner.pushAudio(samples.subarray(offset, offset + piece));
-              offset += piece;
-            }
-            if (offset >= samples.length) runner.finish();
-          };
-          feed();
+          // The whole clip is here: it goes in as rendering makes room.
+          const feeder = new ClipFeeder(runner, samples, rate, app.config.clipFeedAheadSeconds, true);
+          feeder.feed();
           for await (const out of app.outputs(runner)) {
-            if (offset < samples.length) feed();
+            feeder.feed();
             const msg = speakAudioResponse(out);
             if (msg) yield msg;
           }
