@@ -150,7 +150,9 @@ describe("web examples from another origin", () => {
       const url = `${origin.url}${c.path.replace("SERVER", encodeURIComponent(server.url))}`;
       const r = await speaksFromAnotherOrigin(url, c.button, `example-${c.path.split("/")[1]}.png`);
       expect(r.errors).toEqual([]);
-      expect(r.speech).toBeGreaterThan(60);
+      // Drawn frames, not received ones: a frame that comes after its time on the audio clock is
+      // skipped, so a loaded machine draws fewer. More than the 20 waited for above proves speech.
+      expect(r.speech).toBeGreaterThan(20);
     });
   }
 
@@ -213,6 +215,7 @@ describe("the packages as npm delivers them", () => {
     origin.page("/packed-page/", `<!doctype html><html><body>${snippet("web").replaceAll("http://localhost:8080/lip-sync-player.bundle.js", `${origin.url}/packed/lip-sync-player.bundle.js`).replaceAll("http://localhost:8080", server.url)}</body></html>`);
     const r = await speaksFromAnotherOrigin(`${origin.url}/packed-page/`, "#hello", "example-packed.png");
     expect(r.errors).toEqual([]);
-    expect(r.speech).toBeGreaterThan(60);
+    // Drawn frames, as above.
+    expect(r.speech).toBeGreaterThan(20);
   }, 600_000);
 });

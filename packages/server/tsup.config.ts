@@ -11,7 +11,7 @@ export default defineConfig({
   clean: true,
   target: "node20",
   // Native and heavy runtime dependencies stay in node_modules.
-  external: ["onnxruntime-node", "sharp", "ws", "pino", "prom-client"],
+  external: ["onnxruntime-node", "sharp", "ws", "pino", "prom-client", "@vladmandic/face-api", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"],
   // The inference worker is loaded by URL next to the bundle, as plain JavaScript.
   onSuccess: "cp src/engine/inference-worker.mjs dist/inference-worker.mjs",
 });
