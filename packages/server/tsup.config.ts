@@ -12,6 +12,9 @@ export default defineConfig({
   target: "node20",
   // Native and heavy runtime dependencies stay in node_modules.
   external: ["onnxruntime-node", "sharp", "ws", "pino", "prom-client", "@vladmandic/face-api", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"],
+  // Connect is bundled: the build carries patches/@connectrpc__connect (a malformed request body
+  // is INVALID_ARGUMENT, not INTERNAL), which an install from npm would not apply.
+  noExternal: ["@connectrpc/connect", "@connectrpc/connect-node"],
   // The inference worker is loaded by URL next to the bundle, as plain JavaScript.
   onSuccess: "cp src/engine/inference-worker.mjs dist/inference-worker.mjs",
 });
