@@ -55,9 +55,6 @@ export interface Readiness {
   reason: string;
 }
 
-/** How long a client refused for capacity is told to wait before retrying, ms. */
-export const ADMISSION_RETRY_MS = 2000;
-
 export type SourceView = "full" | "crop" | "masked-crop";
 
 export interface SessionConfig {
@@ -290,16 +287,16 @@ export class LipSyncApp {
     if (!Number.isInteger(config.sampleRate) || config.sampleRate < MIN_INPUT_RATE || config.sampleRate > MAX_INPUT_RATE) {
       throw invalidArgument(`sample_rate must be an integer ${MIN_INPUT_RATE}..${MAX_INPUT_RATE}, got ${config.sampleRate}`);
     }
-    if (this.draining) throw new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: ADMISSION_RETRY_MS });
+    if (this.draining) throw new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: this.config.retryAfterMs });
     if (this.sessions.size >= this.config.maxSessions) {
       this.stats.sessionRefused();
-      throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions; retry later`, { retryAfterMs: ADMISSION_RETRY_MS });
+      throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions; retry later`, { retryAfterMs: this.config.retryAfterMs });
     }
     const client = config.client;
     const clientLimit = client?.maxSessions ?? (this.config.maxSessionsPerClient || undefined);
     if (client && clientLimit !== undefined && (this.clientSessions.get(client.id) ?? 0) >= clientLimit) {
       this.stats.sessionRefused();
-      throw new LipSyncError("resource_exhausted", `this client is at its limit of ${clientLimit} sessions; end one first`, { retryAfterMs: ADMISSION_RETRY_MS });
+      throw new LipSyncError("resource_exhausted", `this client is at its limit of ${clientLimit} sessions; end one first`, { retryAfterMs: this.config.retryAfterMs });
     }
     const avatar = await this.registry.get(config.avatar);
     if (avatar.manifest.model.audio.frontEnd.kind === "none") {
@@ -311,7 +308,7 @@ export class LipSyncApp {
       const c = this.capacity(avatar);
       throw new LipSyncError("resource_exhausted",
         `server is at capacity: it holds ${config.patch ? c.sessionsPatch : c.sessions} real-time sessions of avatar "${avatar.name}"; retry later`,
-        { retryAfterMs: ADMISSION_RETRY_MS });
+        { retryAfterMs: this.config.retryAfterMs });
     }
     const runner = new SessionRunner(avatar, {
       continuous: config.continuous,

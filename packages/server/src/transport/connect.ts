@@ -25,10 +25,6 @@ import { callSignal } from "./request-context.js";
 import { toConnectError } from "./status.js";
 import { ClipFeeder } from "../session/clip-feeder.js";
 
-/** How often a health Watch stream re-reads readiness, ms. */
-const HEALTH_WATCH_MS = 500;
-
-
 function transportOf(ctx: HandlerContext): Transport {
   const type = ctx.requestHeader.get("content-type") ?? "";
   if (type.startsWith("application/grpc-web")) return "grpc-web";
@@ -313,7 +309,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
             if (now !== last) yield { status: now };
             last = now;
             await new Promise<void>((resolve) => {
-              const t = setTimeout(resolve, HEALTH_WATCH_MS);
+              const t = setTimeout(resolve, app.config.healthWatchMs);
               signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
             });
           }
