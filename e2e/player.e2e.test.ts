@@ -3,12 +3,13 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultStaticMounts, REPO_ROOT } from "../packages/server/src/static-mounts.js";
+import { CLOCK_RATE, DEFAULT_FRAME_SECONDS } from "../packages/web-component/src/clock.js";
 import type { RunningServer } from "../packages/server/src/server.js";
 import { testServer } from "../packages/server/test/harness.js";
 import { launchChromium } from "./browser.js";
 
 const OUT = path.join(REPO_ROOT, "test-output");
-const FRAME_PERIOD_S = 0.04;
+const FRAME_PERIOD_S = DEFAULT_FRAME_SECONDS;
 
 interface Drawn {
   pts: number;
@@ -41,6 +42,14 @@ const events = (p: Page) => p.evaluate(() => (window as unknown as { events: { t
 const clearEvents = (p: Page) => p.evaluate(() => ((window as unknown as { events: unknown[] }).events = []));
 const waitFor = (p: Page, type: string, timeout = 30_000) =>
   p.waitForFunction((t) => (window as unknown as { events: { type: string }[] }).events.some((e) => e.type === t), type, { timeout });
+/** Waits until `n` frames of `kind` were drawn since the events were cleared, or since the first `after` event. */
+const waitForFrames = (p: Page, kind: "speech" | "idle", n: number, after?: string, timeout = 30_000) =>
+  p.waitForFunction(({ kind, n, after }) => {
+    const all = (window as unknown as { events: { type: string; detail: { kind?: string } }[] }).events;
+    const start = after === undefined ? 0 : all.findIndex((e) => e.type === after) + 1;
+    if (after !== undefined && start === 0) return false; // `after` has not happened yet
+    return all.slice(start).filter((e) => e.type === "frame" && e.detail.kind === kind).length >= n;
+  }, { kind, n, after }, { timeout });
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
@@ -61,8 +70,8 @@ describe("<lip-sync-player> in Chromium", () => {
   it("plays a bundled clip with every frame drawn in pts order on the audio clock", async () => {
     await clearEvents(page);
     await page.evaluate(() => (document.querySelector("lip-sync-player") as any).speak("/samples/gate-0.wav"));
-    await waitFor(page, "speechstart");
-    await page.waitForTimeout(1200);
+    // A second of speech in: the screenshot shows the mouth mid-utterance.
+    await waitForFrames(page, "speech", 25, "speechstart");
     await page.screenshot({ path: path.join(OUT, "player-speech.png") });
     await waitFor(page, "speechend");
     const all = await events(page);
@@ -76,22 +85,24 @@ describe("<lip-sync-player> in Chromium", () => {
     }
   });
 
-  it("loops the idle footage when silent", async () => {
+  it("loops the idle footage when silent, on the player's clock", async () => {
     await clearEvents(page);
-    await page.waitForTimeout(600);
+    await waitForFrames(page, "idle", 15);
     const idle: Drawn[] = (await events(page)).filter((e) => e.type === "frame" && e.detail.kind === "idle").map((e) => e.detail);
-    expect(idle.length).toBeGreaterThanOrEqual(10);
     for (let i = 1; i < idle.length; i++) expect(idle[i]!.pts).toBeGreaterThan(idle[i - 1]!.pts);
     expect(new Set(idle.map((e) => (e as unknown as { sourceIndex: number }).sourceIndex)).size).toBeGreaterThan(5);
+    // Each idle frame is the one due when it is drawn: pts advance with the clock, within a frame.
+    const first = idle[0]!;
+    const last = idle[idle.length - 1]!;
+    expect(Math.abs((last.pts - first.pts) / CLOCK_RATE - (last.drawnAt - first.drawnAt))).toBeLessThan(FRAME_PERIOD_S);
   });
 
   it("returns to idle at once on clear()", async () => {
     await clearEvents(page);
     await page.evaluate(() => (document.querySelector("lip-sync-player") as any).speak("/samples/gate-1.wav"));
-    await waitFor(page, "speechstart");
-    await page.waitForTimeout(300);
+    await waitForFrames(page, "speech", 5, "speechstart");
     await page.evaluate(() => (document.querySelector("lip-sync-player") as any).clear());
-    await page.waitForTimeout(300);
+    await waitForFrames(page, "idle", 4, "speechend");
     const all = await events(page);
     const end = all.findIndex((e) => e.type === "speechend");
     expect(all[end]!.detail.interrupted).toBe(true);

@@ -4,8 +4,8 @@
  * encode the result; this file knows nothing of gRPC, HTTP or WebSocket.
  */
 import { SAMPLE_RATE, MAX_INPUT_RATE, MIN_INPUT_RATE } from "./audio/constants.js";
-import { layWindow, SILENCE, windowLength, windowSlots } from "./audio/frontends/feature-window.js";
 import { silenceInput, trackInputs } from "./audio/frontends/inputs.js";
+import type { PcmFormat } from "./audio/pcm.js";
 import type { Avatar } from "./avatar/avatar.js";
 import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
@@ -55,9 +55,6 @@ export interface Readiness {
   reason: string;
 }
 
-/** How long a client refused for capacity is told to wait before retrying, ms. */
-export const ADMISSION_RETRY_MS = 2000;
-
 export type SourceView = "full" | "crop" | "masked-crop";
 
 export interface SessionConfig {
@@ -65,9 +62,12 @@ export interface SessionConfig {
   sampleRate: number;
   continuous: boolean;
   encoding: ImageEncoding;
-  quality: number;
+  /** JPEG quality of its frames; default config.jpegQuality. */
+  quality?: number;
   /** Speech frames as mouth patches over the source frame. */
   patch?: boolean;
+  /** How its audio chunks are encoded (SessionRunner.pushChunk); default 16-bit mono. */
+  chunkFormat?: PcmFormat;
   /** Who opened it, for the per-client session limit; absent: no per-client limit. */
   client?: { id: string; maxSessions: number | undefined };
   /**
@@ -111,11 +111,9 @@ export class LipSyncApp {
   /** Times the whole frame pipeline of a freshly loaded avatar (unless the operator set the capacity). */
   private async measure(avatar: Avatar): Promise<void> {
     if (this.config.sessionCapacity > 0) return;
-    const { window, featureDim, frontEnd } = avatar.manifest.model.audio;
-    const audio = new Float32Array(windowLength(window) * featureDim);
-    if (avatar.silenceFeature) for (let k = 0; k < windowLength(window); k++) audio.set(avatar.silenceFeature, k * featureDim);
     const t = await measureThroughput(avatar, {
-      frameCount: avatar.frameCount, maxBatch: this.config.maxBatch, quality: this.config.jpegQuality, audio, encoderInput: silenceInput(frontEnd),
+      frameCount: avatar.frameCount, maxBatch: this.config.maxBatch, quality: this.config.jpegQuality, audio: avatar.silenceWindow(),
+      encoderInput: silenceInput(avatar.manifest.model.audio.frontEnd),
     });
     this.throughput.set(avatar, t);
     const c = this.capacity(avatar);
@@ -273,14 +271,12 @@ export class LipSyncApp {
     avatar.checkIndex(index);
     const spf = avatar.samplesPerFrame;
     if (samples.length < spf) throw invalidArgument(`audio override must hold at least ${spf} samples (one frame at ${SAMPLE_RATE} Hz)`);
-    const { frontEnd, window, featureDim } = avatar.manifest.model.audio;
+    const { frontEnd } = avatar.manifest.model.audio;
     if (frontEnd.kind === "none") throw new LipSyncError("failed_precondition", `avatar "${name}" has no live audio front end (precomputed features only)`);
     const count = Math.ceil(samples.length / spf);
     const centre = Math.floor(count / 2);
     const inputs = trackInputs(frontEnd, spf, samples, count);
-    const slots = windowSlots(window, centre, count);
-    const features = await Promise.all(slots.map(async (k) => (k >= 0 ? (await avatar.model.encode(inputs[k]!, { signal })).value : k === SILENCE ? avatar.silenceFeature : undefined)));
-    const audio = layWindow(features, featureDim, new Float32Array(windowLength(window) * featureDim));
+    const audio = await avatar.audioWindow(centre, count, async (k) => (await avatar.model.encode(inputs[k]!, { signal })).value);
     const frame = { ...(await renderFrame(avatar, { index, audio, encoding, quality: checkQuality(quality), schedule: { signal } })), pts: index * spf };
     this.stats.rendered(frame.timings);
     return frame;
@@ -291,16 +287,16 @@ export class LipSyncApp {
     if (!Number.isInteger(config.sampleRate) || config.sampleRate < MIN_INPUT_RATE || config.sampleRate > MAX_INPUT_RATE) {
       throw invalidArgument(`sample_rate must be an integer ${MIN_INPUT_RATE}..${MAX_INPUT_RATE}, got ${config.sampleRate}`);
     }
-    if (this.draining) throw new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: ADMISSION_RETRY_MS });
+    if (this.draining) throw new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: this.config.retryAfterMs });
     if (this.sessions.size >= this.config.maxSessions) {
       this.stats.sessionRefused();
-      throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions; retry later`, { retryAfterMs: ADMISSION_RETRY_MS });
+      throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions; retry later`, { retryAfterMs: this.config.retryAfterMs });
     }
     const client = config.client;
     const clientLimit = client?.maxSessions ?? (this.config.maxSessionsPerClient || undefined);
     if (client && clientLimit !== undefined && (this.clientSessions.get(client.id) ?? 0) >= clientLimit) {
       this.stats.sessionRefused();
-      throw new LipSyncError("resource_exhausted", `this client is at its limit of ${clientLimit} sessions; end one first`, { retryAfterMs: ADMISSION_RETRY_MS });
+      throw new LipSyncError("resource_exhausted", `this client is at its limit of ${clientLimit} sessions; end one first`, { retryAfterMs: this.config.retryAfterMs });
     }
     const avatar = await this.registry.get(config.avatar);
     if (avatar.manifest.model.audio.frontEnd.kind === "none") {
@@ -312,17 +308,19 @@ export class LipSyncApp {
       const c = this.capacity(avatar);
       throw new LipSyncError("resource_exhausted",
         `server is at capacity: it holds ${config.patch ? c.sessionsPatch : c.sessions} real-time sessions of avatar "${avatar.name}"; retry later`,
-        { retryAfterMs: ADMISSION_RETRY_MS });
+        { retryAfterMs: this.config.retryAfterMs });
     }
     const runner = new SessionRunner(avatar, {
       continuous: config.continuous,
       inputRate: config.sampleRate,
       encoding: config.encoding,
-      quality: checkQuality(config.quality),
+      quality: checkQuality(config.quality ?? this.config.jpegQuality),
       patch: config.patch ?? false,
       maxQueuedFrames: this.config.maxQueuedFrames,
       maxQueuedSeconds: this.config.maxQueuedAudioSeconds,
       maxInFlight: this.config.maxInFlightPerSession,
+      maxChunkBytes: this.config.maxChunkBytes,
+      ...(config.chunkFormat ? { chunkFormat: config.chunkFormat } : {}),
       ...(config.realtime === false ? {} : { maxLatencyMs: this.config.maxFrameLatencyMs }),
       onRendered: (t) => this.stats.rendered(t),
       onDropped: (n) => this.stats.dropped(n),

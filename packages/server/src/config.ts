@@ -124,6 +124,16 @@ export interface ServerConfig {
    */
   streamResetBurst: number;
   streamResetRate: number;
+  /** How long a client refused for capacity, a limit or shutdown is told to wait before retrying, ms. */
+  retryAfterMs: number;
+  /** WebSocket pings go out this often; a socket that did not answer the last one is closed, ms. */
+  wsHeartbeatMs: number;
+  /** How often a WebSocket client that sent get_stats is sent the stats again, ms. */
+  wsStatsIntervalMs: number;
+  /** Unsent bytes past which a WebSocket reader counts as slow: its session waits for the socket. */
+  wsSendHighWaterBytes: number;
+  /** How often a grpc.health.v1 Watch stream re-reads readiness, ms. */
+  healthWatchMs: number;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -167,6 +177,11 @@ export const DEFAULTS: ServerConfig = {
   maxConcurrentStreams: 128,
   streamResetBurst: 200,
   streamResetRate: 20,
+  retryAfterMs: 2000,
+  wsHeartbeatMs: 30_000,
+  wsStatsIntervalMs: 5000,
+  wsSendHighWaterBytes: 4 * 1024 * 1024,
+  healthWatchMs: 500,
 };
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {

@@ -36,10 +36,6 @@ export function invalidArgument(message: string): LipSyncError {
   return new LipSyncError("invalid_argument", message);
 }
 
-export function notFound(message: string): LipSyncError {
-  return new LipSyncError("not_found", message);
-}
-
 /** Any thrown value as a LipSyncError; unknown errors become an opaque "internal error". */
 export function asLipSyncError(err: unknown): LipSyncError {
   if (err instanceof LipSyncError) return err;

@@ -3,7 +3,7 @@
  * plain HTTP routes, all on one port. `startServer` is what the CLI and the tests call.
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { ADMISSION_RETRY_MS, LipSyncApp } from "./app.js";
+import { LipSyncApp } from "./app.js";
 import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.js";
 import type { Principal } from "./auth.js";
 import { asLipSyncError, LipSyncError } from "./errors.js";
@@ -117,7 +117,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       logger.info({ ms: Math.round(performance.now() - started), cut: app.utterancesInProgress, sessions: app.sessionCount }, "server shutting down");
       // Sockets first, so that WebSocket clients see 1001 (going away) rather than their session's error.
       ws.close();
-      app.closeAllSessions(new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: ADMISSION_RETRY_MS }));
+      app.closeAllSessions(new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: config.retryAfterMs }));
       await server.close(CLOSE_GRACE_MS);
       await app.close();
     })();

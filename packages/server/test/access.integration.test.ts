@@ -10,41 +10,10 @@ import { createLipSyncClient, LipSyncSocket } from "@lipsync/client/node";
 import { WebSocket } from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server.js";
-import { testServer } from "./harness.js";
+import { codeOf, socketUrl, testServer, wsSession } from "./harness.js";
 
 const TOKEN = "s3cret-token";
 const ADMIN = "admin-token-1";
-
-async function codeOf(p: Promise<unknown>): Promise<Code | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
-
-/** Opens /ws and starts a session: "started", or the close code and reason. */
-function wsSession(url: string, options: { headers?: Record<string, string>; protocols?: string[]; avatar?: string } = {}): Promise<{ ws: WebSocket; started: boolean; code?: number; reason?: string; protocol: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
-    const timer = setTimeout(() => reject(new Error("no answer in 10 s")), 10_000);
-    ws.on("open", () => ws.send(JSON.stringify({ type: "start", avatar: options.avatar ?? "demo", sample_rate: 16000 })));
-    ws.on("message", (m, binary) => {
-      if (!binary && JSON.parse(m.toString()).type === "started") {
-        clearTimeout(timer);
-        resolve({ ws, started: true, protocol: ws.protocol });
-      }
-    });
-    ws.on("error", () => undefined);
-    ws.on("close", (code, reason) => {
-      clearTimeout(timer);
-      resolve({ ws, started: false, code, reason: reason.toString(), protocol: ws.protocol });
-    });
-  });
-}
-
-const socketUrl = (base: string) => `${base.replace(/^http/, "ws")}/ws`;
 
 function jwt(alg: "RS256" | "ES256" | "EdDSA", key: KeyObject, claims: Record<string, unknown>): string {
   const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");

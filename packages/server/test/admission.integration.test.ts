@@ -5,10 +5,9 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createLipSyncClient } from "@lipsync/client/node";
-import { WebSocket } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server.js";
-import { testServer } from "./harness.js";
+import { socketUrl, testServer, wsSession } from "./harness.js";
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -16,24 +15,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A WebSocket session: resolves with "started", or with the close code and reason. */
-function openWsSession(url: string): Promise<{ ws: WebSocket; started: boolean; code?: number; reason?: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace("http", "ws") + "/ws");
-    const timer = setTimeout(() => reject(new Error("no answer in 10 s")), 10_000);
-    ws.on("open", () => ws.send(JSON.stringify({ type: "start", avatar: "demo", sample_rate: 16000, patch: true })));
-    ws.on("message", (m, binary) => {
-      if (!binary && JSON.parse(m.toString()).type === "started") {
-        clearTimeout(timer);
-        resolve({ ws, started: true });
-      }
-    });
-    ws.on("close", (code, reason) => {
-      clearTimeout(timer);
-      resolve({ ws, started: false, code, reason: reason.toString() });
-    });
-  });
-}
+/** A WebSocket session of mouth patches at `url` (http://host:port). */
+const openWsSession = (url: string) => wsSession(socketUrl(url), { start: { patch: true } });
 
 const readyz = async (url: string) => {
   const r = await fetch(`${url}/readyz`);

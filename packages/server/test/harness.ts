@@ -1,5 +1,7 @@
 /** A real server on 127.0.0.1:0 over the shipped demo avatar, for integration tests. */
 import { mkdtempSync, cpSync } from "node:fs";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { WebSocket } from "ws";
 import os from "node:os";
 import path from "node:path";
 import type { Avatar } from "../src/avatar/avatar.js";
@@ -45,4 +47,45 @@ export function speechLikePcm(seconds: number, rate = 16000): Uint8Array {
 export async function loadDemo(): Promise<{ registry: AvatarRegistry; avatar: Avatar }> {
   const registry = new AvatarRegistry(resolveConfig({ avatarRoots: [MODELS_DIR], inferenceThreads: 2 }), silentLogger());
   return { registry, avatar: await registry.get("demo") };
+}
+
+/** The status code an RPC failed with, or undefined when it succeeded. */
+export async function codeOf(p: Promise<unknown>): Promise<Code | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+/** The /ws URL of a server at `base` (http://host:port). */
+export const socketUrl = (base: string) => `${base.replace(/^http/, "ws")}/ws`;
+
+export interface WsSessionOptions {
+  headers?: Record<string, string>;
+  protocols?: string[];
+  avatar?: string;
+  /** More fields of the start message (patch, ...). */
+  start?: Record<string, unknown>;
+}
+
+/** Opens a WebSocket at `url` and starts a session: "started", or the close code and reason. */
+export function wsSession(url: string, options: WsSessionOptions = {}): Promise<{ ws: WebSocket; started: boolean; code?: number; reason?: string; protocol: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
+    const timer = setTimeout(() => reject(new Error("no answer in 10 s")), 10_000);
+    ws.on("open", () => ws.send(JSON.stringify({ type: "start", avatar: options.avatar ?? "demo", sample_rate: 16000, ...options.start })));
+    ws.on("message", (m, binary) => {
+      if (!binary && JSON.parse(m.toString()).type === "started") {
+        clearTimeout(timer);
+        resolve({ ws, started: true, protocol: ws.protocol });
+      }
+    });
+    ws.on("error", () => undefined);
+    ws.on("close", (code, reason) => {
+      clearTimeout(timer);
+      resolve({ ws, started: false, code, reason: reason.toString(), protocol: ws.protocol });
+    });
+  });
 }

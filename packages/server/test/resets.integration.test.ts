@@ -10,6 +10,7 @@ import { createLipSyncClient } from "@lipsync/client/node";
 import { AudioEncoding, RenderFrameRequestSchema, SpeakRequestSchema } from "@lipsync/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server.js";
+import { within } from "./wait.js";
 import { FLAG, FRAME, frame, grpcMessage, postHeaders, rawConnect, rstStream } from "./h2-raw.js";
 import { speechLikePcm, testServer } from "./harness.js";
 
@@ -125,9 +126,9 @@ describe("HTTP/2 rapid reset", () => {
       burst.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, headers), frame(FRAME.DATA, FLAG.END_STREAM, id, body), rstStream(id, http2.constants.NGHTTP2_CANCEL));
     }
     raw.write(Buffer.concat(burst));
-    const goaway = await Promise.race([raw.goaway, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
-    expect(goaway?.code).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    await Promise.race([raw.closed, new Promise((r) => setTimeout(r, 5000))]);
+    const goaway = await within(raw.goaway, 5000, "GOAWAY");
+    expect(goaway.code).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    await within(raw.closed, 5000, "connection closed after GOAWAY");
     expect(raw.socket.destroyed).toBe(true);
 
     const client = createLipSyncClient({ baseUrl: server.url, protocol: "grpc" });

@@ -1,23 +1,14 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { createLipSyncClient } from "@lipsync/client/node";
 import selfsigned from "selfsigned";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server.js";
-import { testServer } from "./harness.js";
+import { codeOf, testServer } from "./harness.js";
 import { MODELS_DIR } from "./reference.js";
 
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
-
-async function codeOf(p: Promise<unknown>): Promise<Code | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 let plain: RunningServer;
 let tls: RunningServer;

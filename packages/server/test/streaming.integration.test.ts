@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeWav } from "../src/audio/wav.js";
 import type { RunningServer } from "../src/server.js";
 import { speechLikePcm, testServer } from "./harness.js";
+import { until } from "./wait.js";
 
 let server: RunningServer;
 let wsUrl: string;
@@ -223,14 +224,11 @@ describe("WebSocket /ws", () => {
   it("runs a session with JSON messages only, and answers the seed's requests", async () => {
     const ws = new WebSocket(wsUrl);
     const messages: Record<string, any>[] = [];
-    const next = (type: string) => new Promise<Record<string, any>>((resolve) => {
-      const check = () => {
-        const i = messages.findIndex((m) => m.type === type);
-        if (i >= 0) resolve(messages.splice(i, 1)[0]!);
-        else setTimeout(check, 5);
-      };
-      check();
-    });
+    /** The first unread message of `type`, once it is there. */
+    const next = async (type: string) => {
+      await until(() => messages.some((m) => m.type === type), `a "${type}" message`, 30_000);
+      return messages.splice(messages.findIndex((m) => m.type === type), 1)[0]!;
+    };
     ws.on("message", (d) => messages.push(JSON.parse(d.toString())));
     await new Promise((r) => ws.once("open", r));
     ws.send(JSON.stringify({ type: "list_models" }));

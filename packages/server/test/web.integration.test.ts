@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { RunningServer } from "../src/server.js";
 import { defaultStaticMounts, REPO_ROOT } from "../src/static-mounts.js";
-import { speechLikePcm, testServer } from "./harness.js";
+import { codeOf, speechLikePcm, testServer } from "./harness.js";
 
 const ALLOWED = "http://allowed.example";
 const REFUSED = "http://evil.example";
@@ -51,15 +51,6 @@ function openSocket(url: string, origin?: string): Promise<"open" | number> {
     });
     ws.on("error", () => undefined);
   });
-}
-
-async function codeOf(p: Promise<unknown>): Promise<Code | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
 }
 
 describe("origins", () => {

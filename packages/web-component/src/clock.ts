@@ -4,12 +4,16 @@
  * utterance: pts `startPts` sounds at audio time `startTime`. Between utterances the idle loop
  * runs on the same mapping, so it continues exactly where speech left off.
  */
-export const CLOCK_RATE = 16000;
+export const CLOCK_RATE = 16_000;
+/** Video frames per second until the avatar says otherwise. */
+export const DEFAULT_FPS = 25;
 /**
- * Samples per frame until the avatar says otherwise (25 fps). The avatar's own value comes from
- * GetAvatar (fps) and the session's `started` message (samples_per_frame): 800 at 20 fps.
+ * Samples per frame until the avatar says otherwise: 640 (40 ms). The avatar's own value comes
+ * from GetAvatar (fps) and the session's `started` message (samples_per_frame): 800 at 20 fps.
  */
-export const DEFAULT_SAMPLES_PER_FRAME = 640;
+export const DEFAULT_SAMPLES_PER_FRAME = CLOCK_RATE / DEFAULT_FPS;
+/** One frame at DEFAULT_FPS, seconds. */
+export const DEFAULT_FRAME_SECONDS = 1 / DEFAULT_FPS;
 
 export interface Anchor {
   pts: number;

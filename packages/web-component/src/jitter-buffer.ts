@@ -4,7 +4,7 @@
  * is sized from measured arrival jitter: how much later than its due time, relative to the best
  * frame seen, each frame arrived.
  */
-import { DEFAULT_SAMPLES_PER_FRAME } from "./clock.js";
+import { DEFAULT_FRAME_SECONDS, DEFAULT_SAMPLES_PER_FRAME } from "./clock.js";
 import { Series } from "./perf.js";
 
 export interface Buffered<T> {
@@ -90,8 +90,8 @@ export class JitterEstimator {
     return Math.max(0, this.lateness.percentile(0.95));
   }
 
-  /** Playout delay for a new utterance: the jitter with margin, within [min, max] seconds. */
-  delay(min = 0.04, max = 0.4): number {
+  /** Playout delay for a new utterance: the jitter with margin, within [min, max] seconds (at least a frame). */
+  delay(min = DEFAULT_FRAME_SECONDS, max = 0.4): number {
     return Math.min(max, Math.max(min, this.jitter * 1.25 + 0.01));
   }
 

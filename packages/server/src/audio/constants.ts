@@ -10,6 +10,8 @@ export const FPS = 25;
 /** Samples per video frame at 25 fps: 640 (40 ms). pts of consecutive frames differ by exactly this. */
 export const SAMPLES_PER_FRAME = SAMPLE_RATE / FPS;
 if (!Number.isInteger(SAMPLES_PER_FRAME)) throw new Error("SAMPLE_RATE must be a multiple of FPS");
+/** Length of one video frame at FPS, milliseconds: 40. */
+export const FRAME_MS = 1000 / FPS;
 
 /**
  * Samples per video frame at `fps` (800 at 20 fps), or undefined when the frame would not hold a

@@ -2,6 +2,12 @@ import { invalidArgument } from "../errors.js";
 
 export type SampleEncoding = "s16le" | "f32le";
 
+/** How a stream's raw PCM chunks are laid out (its rate is the session's input rate). */
+export interface PcmFormat {
+  encoding: SampleEncoding;
+  channels: number;
+}
+
 /** Bytes of one sample of one channel. */
 export function bytesPerSample(encoding: SampleEncoding): number {
   return encoding === "s16le" ? 2 : 4;

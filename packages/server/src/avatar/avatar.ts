@@ -8,7 +8,7 @@
 import type { MemoryMode } from "../config.js";
 import { LipSyncError } from "../errors.js";
 import { decodeImage } from "../engine/jpeg.js";
-import { layWindow, SILENCE, windowLength, windowSlots } from "../audio/frontends/feature-window.js";
+import { layWindow, windowFeatures, windowLength } from "../audio/frontends/feature-window.js";
 import type { ImageContract } from "../engine/contract.js";
 import { cropToPlanar, modelInputBytes, pasteMask, type PasteMask, type Rect, type RgbImage } from "../engine/image-ops.js";
 import type { ImageInput, LipSyncModel } from "../engine/model.js";
@@ -77,8 +77,23 @@ export class Avatar implements RenderSource {
     const features = this.ownFeatures;
     if (!features) return undefined;
     const { window, featureDim } = this.manifest.model.audio;
-    const slots = windowSlots(window, index, features.length).map((k) => (k >= 0 ? features[k] : k === SILENCE ? this.silenceFeature : undefined));
-    return layWindow(slots, featureDim, new Float32Array(windowLength(window) * featureDim));
+    return layWindow(windowFeatures(window, index, features.length, (k) => features[k], this.silenceFeature), featureDim);
+  }
+
+  /**
+   * Frame `frame`'s audio window (the UNet's audio input) from per-frame features: `feature(k)`
+   * of frame k of an utterance of `count` frames (undefined while it is still arriving), padded
+   * as the manifest says, once every feature it reads has resolved.
+   */
+  async audioWindow(frame: number, count: number | undefined, feature: (k: number) => Float32Array | Promise<Float32Array>): Promise<Float32Array> {
+    const { window, featureDim } = this.manifest.model.audio;
+    return layWindow(await Promise.all(windowFeatures(window, frame, count, feature, this.silenceFeature)), featureDim);
+  }
+
+  /** The audio window of silence in every slot (what capacity measurement renders with). */
+  silenceWindow(): Float32Array {
+    const { window, featureDim } = this.manifest.model.audio;
+    return layWindow(new Array<Float32Array | undefined>(windowLength(window)).fill(this.silenceFeature), featureDim);
   }
 
   /** Throws INVALID_ARGUMENT for an index outside the footage: never wraps, never guesses. */

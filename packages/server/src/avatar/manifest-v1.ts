@@ -4,7 +4,7 @@
  * context of mel-encoder features padded with the feature of silence. Read into the same
  * ModelContract as version 2, so v1 packages keep loading unchanged.
  */
-import { DEFAULT_MEL, SAMPLES_PER_FRAME, type MelConfig } from "../audio/constants.js";
+import { DEFAULT_MEL, FPS, SAMPLES_PER_FRAME, type MelConfig } from "../audio/constants.js";
 import type { ModelContract } from "../engine/contract.js";
 import type { Fields, Json } from "./fields.js";
 
@@ -80,7 +80,7 @@ export function parseModelV1(f: Fields, m: Json): ModelContract {
       frontEnd: { kind: "mel", mel, timing: { offsetSamples: mel.windowOffset * mel.hopLength, edge: "silence" } },
       ownFeatures: undefined,
     },
-    fps: 25,
+    fps: FPS,
     samplesPerFrame: SAMPLES_PER_FRAME,
     lookaheadFrames,
     gmacPerFrame,

@@ -6,14 +6,15 @@
  *   model.image     size, channel_order, value_range, crop {border, filter}, mask, paste, feather
  *   model.audio     feature_dim, window {offsets, padding}, frontend {kind, encoder, ...}, own_features
  */
-import { samplesPerFrameAt, type MelTiming } from "../audio/constants.js";
+import { SAMPLE_RATE, samplesPerFrameAt, type MelTiming } from "../audio/constants.js";
 import { inputLookaheadSamples } from "../audio/frontends/inputs.js";
 import type { FrontEndSpec, WindowSpec } from "../audio/frontends/types.js";
 import type { ModelContract, TensorSpec } from "../engine/contract.js";
 import type { Fields, Json } from "./fields.js";
 import { parseMel } from "./manifest-v1.js";
 
-const MAX_WINDOW_SAMPLES = 30 * 16_000;
+/** Longest waveform window an encoder may read per frame: 30 s of 16 kHz samples. */
+const MAX_WINDOW_SAMPLES = 30 * SAMPLE_RATE;
 
 function product(dims: number[]): number {
   return dims.reduce((a, b) => a * b, 1);

@@ -5,7 +5,7 @@
  * read into one `Manifest` whose `model` is the normalized ModelContract. Every check names the
  * field it rejects; messages never include file system paths because they may reach clients.
  */
-import { samplesPerFrameAt } from "../audio/constants.js";
+import { FPS, SAMPLE_RATE, samplesPerFrameAt } from "../audio/constants.js";
 import type { ModelContract } from "../engine/contract.js";
 import { Fields } from "./fields.js";
 import { parseModelV1 } from "./manifest-v1.js";
@@ -44,8 +44,8 @@ export function parseManifest(raw: unknown, name: string): Manifest {
   if (m.format !== FORMAT) f.fail("format", `must be "${FORMAT}"`);
   const version = m.format_version === 1 || m.format_version === 2 ? m.format_version : f.fail("format_version", `must be one of ${FORMAT_VERSIONS.join(", ")}`);
   const fps = f.number(m, "fps", "fps", { int: true, min: 1, max: 100 });
-  if (version === 1 && fps !== 25) f.fail("fps", "must be 25 in format version 1");
-  if (samplesPerFrameAt(fps) === undefined) f.fail("fps", "must divide 16000 (a frame must be a whole number of 16 kHz samples: 20, 25, 50, ...)");
+  if (version === 1 && fps !== FPS) f.fail("fps", `must be ${FPS} in format version 1`);
+  if (samplesPerFrameAt(fps) === undefined) f.fail("fps", `must divide ${SAMPLE_RATE} (a frame must be a whole number of 16 kHz samples: 20, 25, 50, ...)`);
   const frameCount = f.number(m, "frame_count", "frame_count", { int: true, min: 2, max: 1_000_000 });
   const width = f.number(m, "width", "width", { int: true, min: 16, max: 8192 });
   const height = f.number(m, "height", "height", { int: true, min: 16, max: 8192 });

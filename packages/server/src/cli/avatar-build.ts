@@ -1,6 +1,7 @@
 /** lipsync avatar build: a photo or a video of a face to an avatar package. */
 import path from "node:path";
-import { buildAvatar } from "../avatar/build/index.js";
+import { FPS } from "../audio/constants.js";
+import { BUILD_JPEG_QUALITY, buildAvatar, MAX_IDLE_SECONDS } from "../avatar/build/index.js";
 import { stderrProgress } from "../avatar/build/progress.js";
 import { REPO_ROOT } from "../static-mounts.js";
 import { intOption, stringOption, UsageError, type Command } from "./options.js";
@@ -16,8 +17,8 @@ export const avatarBuild: Command = {
     { name: "license", value: "TEXT", description: "terms under which the footage may be used, stored in the manifest (required), e.g. \"own photo, all rights reserved\"" },
     { name: "description", value: "TEXT", description: "one line describing the avatar" },
     { name: "base", value: "DIR", default: "the repository's models/demo", description: "package whose model the avatar serves with until lipsync avatar train" },
-    { name: "idle-seconds", value: "S", default: "10", description: "longest idle loop taken from a video, seconds" },
-    { name: "quality", value: "Q", default: "90", description: "JPEG quality of the frames, 50..100" },
+    { name: "idle-seconds", value: "S", default: String(MAX_IDLE_SECONDS), description: "longest idle loop taken from a video, seconds" },
+    { name: "quality", value: "Q", default: String(BUILD_JPEG_QUALITY), description: "JPEG quality of the frames, 50..100" },
     { name: "force", description: "replace an existing avatar of the same name" },
   ],
   notes: `The face is found and its 68 landmarks measured offline (face-api's bundled weights).
@@ -41,8 +42,8 @@ base model; lipsync avatar train NAME --avatars ROOT then fine-tunes a model for
       ...(stringOption(values, "description") ? { description: stringOption(values, "description")! } : {}),
       base: path.resolve(stringOption(values, "base") ?? path.join(REPO_ROOT, "models", "demo")),
       force: Boolean(values.force),
-      jpegQuality: intOption(values, "quality", 50, 100) ?? 90,
-      maxIdleFrames: 25 * (intOption(values, "idle-seconds", 2, 120) ?? 10),
+      jpegQuality: intOption(values, "quality", 50, 100) ?? BUILD_JPEG_QUALITY,
+      maxIdleFrames: FPS * (intOption(values, "idle-seconds", 2, 120) ?? MAX_IDLE_SECONDS),
       progress,
     });
     const lines = [

@@ -1,5 +1,6 @@
 /** lipsync avatar import: a SyncTalk_2D / Ultralight-Digital-Human dataset folder into an avatar package. */
 import path from "node:path";
+import { SAMPLE_RATE } from "../audio/constants.js";
 import { importAvatar, type ImportSummary } from "../avatar/import/import-avatar.js";
 import { createLogger } from "../logger.js";
 import { choiceOption, intOption, stringOption, UsageError, type Command } from "./options.js";
@@ -21,7 +22,7 @@ function summary(s: ImportSummary): string {
   const lines = [
     `imported "${s.name}" into ${s.packageDir} in ${s.seconds.toFixed(1)} s`,
     `  model      ${s.family}, ${s.mode} audio; ${s.modelSize} px input cut from a ${s.cropSize} px crop; ${s.channelOrder}; batch ${s.batch ?? "dynamic"}`,
-    `  footage    ${s.frames} frames of ${s.width}x${s.height} at ${s.fps} fps (${16000 / s.fps} samples per frame)`,
+    `  footage    ${s.frames} frames of ${s.width}x${s.height} at ${s.fps} fps (${SAMPLE_RATE / s.fps} samples per frame)`,
     `  audio      front end ${s.frontEnd}; window frames ${s.window[0]} .. +${s.window[1]}; live lookahead ${Math.round(s.lookaheadMs)} ms`,
     `  own track  ${s.ownTrack ?? "none (RenderFrame needs Speak's audio instead)"}`,
     ...s.warnings.map((w) => `  note       ${w}`),

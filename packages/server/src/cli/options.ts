@@ -72,15 +72,6 @@ export function intOption(values: Values, name: string, min = Number.MIN_SAFE_IN
   return n;
 }
 
-/** Number option (decimals allowed), or undefined when absent. */
-export function numberOption(values: Values, name: string, min = -Infinity): number | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number${min > -Infinity ? ` >= ${min}` : ""}, got "${String(v)}"`);
-  return n;
-}
-
 export function stringOption(values: Values, name: string): string | undefined {
   const v = values[name];
   return typeof v === "string" ? v : undefined;

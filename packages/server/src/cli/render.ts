@@ -50,7 +50,7 @@ export const render: Command = {
     const dir = mkdtempSync(path.join(os.tmpdir(), "lipsync-render-"));
     const started = performance.now();
     try {
-      const feeder = new ClipFeeder(runner, wav.samples, wav.sampleRate, DEFAULTS.clipFeedAheadSeconds);
+      const feeder = new ClipFeeder(runner, wav.samples, wav.sampleRate, app.config.clipFeedAheadSeconds);
       feeder.feed();
       let n = 0;
       for await (const o of runner) {

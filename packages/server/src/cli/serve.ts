@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { LipSyncApp } from "../app.js";
+import { FRAME_MS } from "../audio/constants.js";
 import { DEFAULTS, resolveConfig } from "../config.js";
 import { silentLogger } from "../logger.js";
 import { startServer } from "../server.js";
@@ -89,7 +90,7 @@ export const serve: Command = {
     const rateLimit = intOption(values, "rate-limit", 0, 1_000_000);
     const admission = {
       sessionCapacity: intOption(values, "capacity", 1, 100_000),
-      maxFrameLatencyMs: intOption(values, "max-latency-ms", 40, 60_000),
+      maxFrameLatencyMs: intOption(values, "max-latency-ms", FRAME_MS, 60_000),
       maxSessions: intOption(values, "max-sessions", 1, 100_000),
       maxSessionsPerClient: intOption(values, "max-sessions-per-client", 1, 100_000),
       drainSeconds: intOption(values, "drain-seconds", 0, 3600),

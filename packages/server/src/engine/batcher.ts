@@ -48,9 +48,10 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /** Allowed batch sizes, ascending; the largest is the effective maxBatch. Default: any size. */
   buckets?: number[];
-  /** Deadline of an item submitted without one: enqueue time + this, ms. */
-  defaultBudgetMs?: number;
 }
+
+/** Deadline of an item submitted without one: enqueue time + this, ms. */
+const DEFAULT_BUDGET_MS = 1000;
 
 /** Rejection reasons callers tell apart. */
 export const DROPPED = "frame dropped: it would arrive too late";
@@ -82,7 +83,7 @@ export class Batcher<I, O> {
     return new Promise((resolve, reject) => {
       const enqueued = performance.now();
       const p: Pending<I, O> = {
-        input, enqueued, deadline: opts.deadline ?? enqueued + (this.options.defaultBudgetMs ?? 1000), droppable: opts.droppable ?? false,
+        input, enqueued, deadline: opts.deadline ?? enqueued + DEFAULT_BUDGET_MS, droppable: opts.droppable ?? false,
         signal: opts.signal, onAbort: undefined, resolve, reject,
       };
       if (opts.signal) {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ImageContract } from "./contract.js";
-import { blankBox, composite, compositePatch, cropToPlanar, modelInput, modelInputBytes, pasteMask, type RgbImage } from "./image-ops.js";
+import { blankBox, composite, compositePatch, cropToPlanar, expandInput, modelInputBytes, pasteMask, type RgbImage } from "./image-ops.js";
+
+/** The model's 6-channel input as the inference worker sees it: cached bytes, expanded to its range. */
+const modelInput = (crop: Float32Array, image: Parameters<typeof modelInputBytes>[1] & { valueRange: readonly [number, number] }) =>
+  expandInput(modelInputBytes(crop, image), image.valueRange);
 
 /** An RGB [0, 1] model of `size` with no border, as format version 1 describes it. */
 function v1(size: number, box: [number, number, number, number] = [0, 0, size, size], feather = 0): ImageContract {

@@ -159,11 +159,6 @@ export function expandInput(bytes: Uint8Array, valueRange: readonly [number, num
   return out;
 }
 
-/** The model's 6-channel input in its channel order and value range (bytes, expanded). */
-export function modelInput(crop: Float32Array, image: PixelFormat & { size: number; mask: Box }): Float32Array {
-  return expandInput(modelInputBytes(crop, image), image.valueRange);
-}
-
 /**
  * Blend weights over the paste region in crop-box pixels: 1 inside, ramping to 0 over `feather`
  * pixels at its edge, 0 outside (so those pixels are never touched).

@@ -54,6 +54,9 @@ export function ortMessage(message: string | undefined): string {
   return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
 }
 
+/** How long a closing worker may take to release its sessions before it is terminated, ms. */
+const EXIT_GRACE_MS = 5000;
+
 export class InferenceWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
@@ -125,7 +128,7 @@ export class InferenceWorker {
     // tears a session down aborts the whole process.
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
     this.worker.postMessage({ type: "close" });
-    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    const timer = setTimeout(() => void this.worker.terminate(), EXIT_GRACE_MS);
     await exited;
     clearTimeout(timer);
     this.failAll(new Error("closed"));

@@ -7,6 +7,7 @@ import { setFlagsFromString } from "node:v8";
 import { afterEach, describe, expect, it } from "vitest";
 import { SAMPLES_PER_FRAME } from "../audio/constants.js";
 import { stubAvatar, type StubAvatar } from "../../test/stub-avatar.js";
+import { until } from "../../test/wait.js";
 import { SessionRunner, type SessionOutput } from "./session-runner.js";
 
 setFlagsFromString("--expose-gc");
@@ -22,11 +23,6 @@ function runner(options: Partial<ConstructorParameters<typeof SessionRunner>[1]>
   return new SessionRunner(stub.avatar, { continuous: false, inputRate: 16000, encoding: "rgb", quality: 80, maxQueuedFrames: 64, maxQueuedSeconds: 60, ...options });
 }
 
-const until = (cond: () => boolean, ms = 10_000) => new Promise<void>((resolve, reject) => {
-  const start = Date.now();
-  const tick = () => (cond() ? resolve() : Date.now() - start > ms ? reject(new Error("timeout")) : setTimeout(tick, 5));
-  tick();
-});
 
 /** Reads outputs until `stop` says so, with a bound on how many. */
 async function read(r: SessionRunner, stop: (o: SessionOutput) => boolean, max = 100_000): Promise<SessionOutput[]> {
@@ -143,7 +139,7 @@ describe("cancellation", () => {
     await read(r, (o) => o.type === "frame");
     r.abort();
     const atAbort = stub!.unetRuns.count;
-    await until(() => !stub!.busy());
+    await until(() => !stub!.busy(), "engine idle");
     expect(stub!.unetRuns.count - atAbort).toBeLessThanOrEqual(2);
   });
 });

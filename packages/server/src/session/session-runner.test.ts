@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDemo } from "../../test/harness.js";
+import { until } from "../../test/wait.js";
+import { FRAME_MS } from "../audio/constants.js";
 import type { Avatar } from "../avatar/avatar.js";
 import type { AvatarRegistry } from "../avatar/registry.js";
 import { SessionRunner, type SessionOutput } from "./session-runner.js";
@@ -14,18 +16,13 @@ beforeAll(async () => {
 afterAll(() => registry.closeAll());
 
 const tone = (seconds: number) => Float32Array.from({ length: Math.round(16000 * seconds) }, (_, i) => 0.3 * Math.sin(i * 0.2) * Math.sin(i * 0.002));
-const until = (cond: () => boolean, ms = 10_000) => new Promise<void>((resolve, reject) => {
-  const start = Date.now();
-  const tick = () => (cond() ? resolve() : Date.now() - start > ms ? reject(new Error("timeout")) : setTimeout(tick, 5));
-  tick();
-});
 
 describe("backpressure", () => {
   it("bounds queued frames for a consumer that does not read, then refuses more audio", async () => {
     const runner = new SessionRunner(avatar, { continuous: false, inputRate: 16000, encoding: "jpeg", quality: 80, maxQueuedFrames: 6, maxQueuedSeconds: 2 });
     runner.pushAudio(tone(1.5));
     // Until the queue is full and nothing more is in the engine: then nothing else may come.
-    await until(() => runner.queuedOutputs >= 6 && runner.inFlightFrames === 0);
+    await until(() => runner.queuedOutputs >= 6 && runner.inFlightFrames === 0, "queue full, engine idle");
     // One speech-started marker plus at most the bound of frames; the rest waits as audio.
     expect(runner.queuedOutputs).toBeLessThanOrEqual(7);
     expect(runner.session.queuedSamples).toBeGreaterThan(16000);
@@ -46,7 +43,7 @@ describe("backpressure", () => {
     const runner = new SessionRunner(avatar, { continuous: true, inputRate: 16000, encoding: "jpeg", quality: 80, maxQueuedFrames: 5, maxQueuedSeconds: 5 });
     const t0 = performance.now();
     // Unread for ten frame periods: the queue holds five, the clock has moved on past the rest.
-    await until(() => (runner.session.nextIdleAt() ?? 0) - t0 > 10 * 40);
+    await until(() => (runner.session.nextIdleAt() ?? 0) - t0 > 10 * FRAME_MS, "ten idle frames due");
     expect(runner.queuedOutputs).toBe(5);
     const outputs: SessionOutput[] = [];
     for await (const out of runner) {

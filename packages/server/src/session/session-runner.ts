@@ -16,7 +16,7 @@
  */
 import { setMaxListeners } from "node:events";
 import { SAMPLE_RATE } from "../audio/constants.js";
-import { layWindow, SILENCE, windowLength, windowSlots } from "../audio/frontends/feature-window.js";
+import { decodePcm, type PcmFormat } from "../audio/pcm.js";
 import type { Avatar } from "../avatar/avatar.js";
 import { DROPPED } from "../engine/batcher.js";
 import { renderFrame, type ImageEncoding, type StageTimings } from "../engine/renderer.js";
@@ -55,6 +55,10 @@ export interface RunnerOptions {
   patch?: boolean;
   maxQueuedFrames: number;
   maxQueuedSeconds: number;
+  /** How the transport's audio chunks (pushChunk) are encoded; default 16-bit mono. */
+  chunkFormat?: PcmFormat;
+  /** Largest audio chunk pushChunk accepts, bytes; default: no limit. */
+  maxChunkBytes?: number;
   /** Drop a speech frame not rendered within this long of being due; undefined: never drop. */
   maxLatencyMs?: number;
   /** Frames of one session in the engine at once. */
@@ -67,6 +71,12 @@ export interface RunnerOptions {
   onDropped?: (frames: number) => void;
   now?: () => number;
 }
+
+/**
+ * Without a latency bound (offline rendering) a frame is never dropped, but the engine still
+ * orders work by deadline (earliest first): its deadline is this long after it is due, ms.
+ */
+const OFFLINE_SLACK_MS = 1000;
 
 /** What a queue entry came to. */
 type Settled =
@@ -133,7 +143,10 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
 
   constructor(avatar: Avatar, options: RunnerOptions) {
     this.avatar = avatar;
-    this.options = { maxInFlight: 16, now: () => performance.now(), ...options };
+    // A server passes its configuration (app.ts); these defaults serve tests and tools.
+    this.options = {
+      maxInFlight: 16, chunkFormat: { encoding: "s16le", channels: 1 }, maxChunkBytes: Number.POSITIVE_INFINITY, now: () => performance.now(), ...options,
+    };
     this.session = new SpeechSession(
       {
         frameCount: avatar.frameCount, samplesPerFrame: avatar.samplesPerFrame, frontEnd: avatar.manifest.model.audio.frontEnd,
@@ -146,6 +159,18 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     // Updates from a worker front end arrive between calls: new frames may be ready.
     this.session.onUpdate = () => this.pump();
     this.scheduleIdle();
+  }
+
+  /**
+   * One audio chunk as a transport received it: PCM in the session's chunk format, refused past
+   * the chunk limit with RESOURCE_EXHAUSTED, then pushed as samples.
+   */
+  pushChunk(data: Uint8Array): void {
+    const { maxChunkBytes, chunkFormat } = this.options;
+    if (data.byteLength > maxChunkBytes) {
+      throw new LipSyncError("resource_exhausted", `audio chunk of ${data.byteLength} bytes exceeds the ${maxChunkBytes}-byte limit`);
+    }
+    this.pushAudio(decodePcm(data, chunkFormat.encoding, chunkFormat.channels));
   }
 
   /**
@@ -340,19 +365,12 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     }
   }
 
-  /** A window slot's feature: an encoded frame of the current utterance, or padding. */
-  private feature(slot: number): Promise<Float32Array | undefined> {
-    if (slot === SILENCE) return Promise.resolve(this.avatar.silenceFeature);
-    if (slot < 0) return Promise.resolve(undefined);
-    return this.features.get(slot) ?? Promise.reject(new Error(`missing feature of frame ${slot}`));
-  }
-
   private render(job: FrameJob): void {
     const started = this.options.now();
     const generation = this.generation;
     const signal = this.work.signal;
-    const { window, featureDim } = this.avatar.manifest.model.audio;
-    const deadline = this.options.maxLatencyMs === undefined ? job.dueAt + 1000 : job.dueAt + this.options.maxLatencyMs;
+    const { window } = this.avatar.manifest.model.audio;
+    const deadline = job.dueAt + (this.options.maxLatencyMs ?? OFFLINE_SLACK_MS);
     if (job.segment !== this.featuresSegment) {
       this.features.clear();
       this.featuresSegment = job.segment;
@@ -364,8 +382,8 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
       feature.catch(() => undefined);
       this.features.set(frame, feature);
     }
-    const context = Promise.all(windowSlots(window, job.frame, job.count).map((slot) => this.feature(slot)));
-    context.catch(() => undefined);
+    const audioWindow = this.avatar.audioWindow(job.frame, job.count, (k) => this.features.get(k) ?? Promise.reject(new Error(`missing feature of frame ${k}`)));
+    audioWindow.catch(() => undefined);
     // No later frame's window reaches back past its own first slot.
     for (const k of [...this.features.keys()]) if (k < job.frame + 1 + window.first) this.features.delete(k);
     if (this.options.maxLatencyMs !== undefined && this.options.now() > deadline) {
@@ -374,14 +392,11 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
       return;
     }
     this.inFlight++;
-    const value = context
-      .then((features) => {
-        const audio = layWindow(features, featureDim, new Float32Array(windowLength(window) * featureDim));
-        return renderFrame(this.avatar, {
-          index: job.sourceIndex, audio, encoding: this.options.encoding, quality: this.options.quality, patch: this.options.patch, startedAt: started,
-          schedule: { deadline, droppable: this.options.maxLatencyMs !== undefined, signal },
-        });
-      })
+    const value = audioWindow
+      .then((audio) => renderFrame(this.avatar, {
+        index: job.sourceIndex, audio, encoding: this.options.encoding, quality: this.options.quality, patch: this.options.patch, startedAt: started,
+        schedule: { deadline, droppable: this.options.maxLatencyMs !== undefined, signal },
+      }))
       .then((r): Settled => {
         // Finished past the bound (compositing or encoding queued behind other work): as useless
         // to a real-time player as a frame never rendered, and sending it would only add delay.

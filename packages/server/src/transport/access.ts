@@ -24,6 +24,8 @@ const BEARER_PROTOCOL = "bearer.";
 
 /** Idle clients' rate buckets are forgotten past this many clients. */
 const MAX_TRACKED_CLIENTS = 10_000;
+/** Least retry hint, ms: retry-after goes out in whole seconds, and 0 would mean "at once". */
+const MIN_RETRY_MS = 1000;
 
 export interface AccessOptions extends AuthOptions {
   /** Request/response calls a client may make per second, on average; 0: no limit. */
@@ -89,7 +91,7 @@ export class Access {
       this.buckets.set(principal.id, bucket);
     }
     if (!bucket.take()) {
-      throw new LipSyncError("resource_exhausted", `rate limit of ${this.options.rateLimit} calls a second exceeded; retry later`, { retryAfterMs: Math.max(1000, bucket.waitMs()) });
+      throw new LipSyncError("resource_exhausted", `rate limit of ${this.options.rateLimit} calls a second exceeded; retry later`, { retryAfterMs: Math.max(MIN_RETRY_MS, bucket.waitMs()) });
     }
   }
 

@@ -12,22 +12,18 @@ import {
 } from "@lipsync/proto";
 import type { LipSyncApp, SourceView as AppView } from "../app.js";
 import { SAMPLE_RATE } from "../audio/constants.js";
-import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
+import { decodePcm, type PcmFormat } from "../audio/pcm.js";
 import { parseWav } from "../audio/wav.js";
 import type { Avatar } from "../avatar/avatar.js";
-import { LipSyncError, invalidArgument } from "../errors.js";
+import { asLipSyncError, invalidArgument } from "../errors.js";
 import type { Transport } from "../metrics.js";
-import type { SessionOutput } from "../session/session-runner.js";
+import type { SessionOutput, SessionRunner } from "../session/session-runner.js";
 import { avatarInfo, box, imageEncoding, renderedFrame, sessionFrame } from "./proto-convert.js";
 import { checkAvatarAllowed } from "../auth.js";
 import { principalOf } from "./access.js";
 import { callSignal } from "./request-context.js";
 import { toConnectError } from "./status.js";
 import { ClipFeeder } from "../session/clip-feeder.js";
-
-/** How often a health Watch stream re-reads readiness, ms. */
-const HEALTH_WATCH_MS = 500;
-
 
 function transportOf(ctx: HandlerContext): Transport {
   const type = ctx.requestHeader.get("content-type") ?? "";
@@ -44,7 +40,7 @@ const VIEWS: Record<SourceView, AppView> = {
 };
 
 /** The raw PCM format of Speak chunks (and of a SpeakAudio clip that is not WAV). */
-function pcmFormat(format: AudioFormat | undefined): { encoding: SampleEncoding; rate: number; channels: number } {
+function pcmFormat(format: AudioFormat | undefined): PcmFormat & { rate: number } {
   if (!format) throw invalidArgument("audio_format is required");
   const encoding = format.encoding === AudioEncoding.PCM_S16LE ? "s16le" : format.encoding === AudioEncoding.PCM_F32LE ? "f32le" : undefined;
   if (!encoding) {
@@ -69,6 +65,20 @@ function decodeClip(format: AudioFormat | undefined, audio: Uint8Array): { sampl
 
 function started(id: string, app: LipSyncApp, avatar: Avatar) {
   return create(SessionStartedSchema, { sessionId: id, avatar: avatarInfo(app.summary(avatar)), samplesPerFrame: avatar.samplesPerFrame, clockRate: SAMPLE_RATE });
+}
+
+/**
+ * Any end of the call (a reset of any code, a dropped connection) ends the session; the
+ * returned release, for the handler's `finally`, ends it when the handler does.
+ */
+function bindToCall(app: LipSyncApp, runner: SessionRunner, ctx: HandlerContext): () => void {
+  const signal = callSignal(ctx);
+  const abort = () => app.closeSession(runner);
+  signal.addEventListener("abort", abort);
+  return () => {
+    signal.removeEventListener("abort", abort);
+    app.closeSession(runner);
+  };
 }
 
 function speakResponse(out: SessionOutput): SpeakResponse {
@@ -196,26 +206,18 @@ export function lipSyncRoutes(app: LipSyncApp) {
         const principal = principalOf(ctx);
         checkAvatarAllowed(principal, config.avatar);
         const format = pcmFormat(config.audioFormat);
-        const pcm = format.encoding;
         const session = await app.openSession({
-          avatar: config.avatar, sampleRate: format.rate, continuous: config.continuous,
-          encoding: imageEncoding(config.imageFormat), quality: config.quality || app.config.jpegQuality, patch: config.mouthPatch,
-          ...(principal ? { client: principal } : {}),
+          avatar: config.avatar, sampleRate: format.rate, chunkFormat: { encoding: format.encoding, channels: format.channels }, continuous: config.continuous,
+          encoding: imageEncoding(config.imageFormat), quality: config.quality || undefined, patch: config.mouthPatch, client: principal,
         });
         const { runner } = session;
-        // Any end of the call (a reset of any code, a dropped connection) ends the session.
-        const signal = callSignal(ctx);
-        const abort = () => app.closeSession(runner);
-        signal.addEventListener("abort", abort);
+        const release = bindToCall(app, runner, ctx);
         const reader = (async () => {
           for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
             const m = r.value.message;
             switch (m.case) {
               case "audio":
-                if (m.value.data.byteLength > app.config.maxChunkBytes) {
-                  throw new LipSyncError("resource_exhausted", `audio chunk of ${m.value.data.byteLength} bytes exceeds the ${app.config.maxChunkBytes}-byte limit`);
-                }
-                runner.pushAudio(decodePcm(m.value.data, pcm, format.channels));
+                runner.pushChunk(m.value.data);
                 break;
               case "clear":
                 runner.clear();
@@ -234,13 +236,12 @@ export function lipSyncRoutes(app: LipSyncApp) {
           }
           runner.finish();
         })();
-        reader.catch((err) => runner.close(err instanceof LipSyncError ? err : toLipSync(err)));
+        reader.catch((err) => runner.close(asLipSyncError(err)));
         try {
           yield create(SpeakResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
           for await (const out of app.outputs(runner)) yield speakResponse(out);
         } finally {
-          signal.removeEventListener("abort", abort);
-          app.closeSession(runner);
+          release();
         }
       }),
 
@@ -249,14 +250,11 @@ export function lipSyncRoutes(app: LipSyncApp) {
         checkAvatarAllowed(principal, req.avatar);
         const { samples, rate } = decodeClip(req.audioFormat, req.audio);
         const session = await app.openSession({
-          avatar: req.avatar, sampleRate: rate, continuous: false, encoding: imageEncoding(req.imageFormat), quality: req.quality || app.config.jpegQuality,
-          patch: req.mouthPatch, ...(principal ? { client: principal } : {}),
+          avatar: req.avatar, sampleRate: rate, continuous: false, encoding: imageEncoding(req.imageFormat), quality: req.quality || undefined,
+          patch: req.mouthPatch, client: principal,
         });
         const { runner } = session;
-        // Any end of the call (a reset of any code, a dropped connection) ends the session.
-        const signal = callSignal(ctx);
-        const abort = () => app.closeSession(runner);
-        signal.addEventListener("abort", abort);
+        const release = bindToCall(app, runner, ctx);
         try {
           yield create(SpeakAudioResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
           // The whole clip is here: it goes in as rendering makes room.
@@ -268,8 +266,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
             if (msg) yield msg;
           }
         } finally {
-          signal.removeEventListener("abort", abort);
-          app.closeSession(runner);
+          release();
         }
       }),
 
@@ -312,7 +309,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
             if (now !== last) yield { status: now };
             last = now;
             await new Promise<void>((resolve) => {
-              const t = setTimeout(resolve, HEALTH_WATCH_MS);
+              const t = setTimeout(resolve, app.config.healthWatchMs);
               signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
             });
           }
@@ -330,8 +327,4 @@ function speakAudioResponse(out: SessionOutput): SpeakAudioResponse | undefined 
     return create(SpeakAudioResponseSchema, { message: { case: "speechEnded", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts), interrupted: out.interrupted } } });
   }
   return undefined;
-}
-
-function toLipSync(err: unknown): LipSyncError {
-  return err instanceof LipSyncError ? err : new LipSyncError("internal", "internal error", { cause: err });
 }

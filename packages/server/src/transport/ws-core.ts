@@ -11,9 +11,10 @@
 import { setMaxListeners } from "node:events";
 import type { LipSyncApp } from "../app.js";
 import { SAMPLE_RATE } from "../audio/constants.js";
-import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
+import { decodePcm } from "../audio/pcm.js";
 import { checkAvatarAllowed, type Principal } from "../auth.js";
 import { asLipSyncError, invalidArgument, LipSyncError } from "../errors.js";
+import type { RenderedFrame } from "../engine/renderer.js";
 import type { SessionRunner } from "../session/session-runner.js";
 import { decodeBinaryRequest, encodeError, encodeSourceFrame, frameMessage, KIND_IDLE, KIND_INFERENCE, KIND_SPEECH } from "./ws-binary.js";
 import { avatarJson, frameJson, inferenceJson, parseJsonRequest, sessionEventJson, type JsonRequest } from "./ws-json.js";
@@ -37,17 +38,20 @@ export interface WsPeer {
 /** JSON messages answered with one reply (rate-limited), as opposed to session messages. */
 const REQUEST_TYPES = new Set<JsonRequest["type"]>(["get_stats", "list_models", "get_metadata", "get_video_frame", "inference"]);
 
+/** What a peer may read of an error: never the text of an internal one. */
+function peerMessage(e: LipSyncError): string {
+  return e.code === "internal" ? "internal error" : e.message;
+}
+
 function errorJson(requestId: string | undefined, e: LipSyncError) {
   return {
-    type: "error", success: false, code: e.code, error: e.code === "internal" ? "internal error" : e.message, request_id: requestId,
+    type: "error", success: false, code: e.code, error: peerMessage(e), request_id: requestId,
     ...(e.retryAfterMs === undefined ? {} : { retry_after_ms: e.retryAfterMs }),
   };
 }
 
 interface LiveSession {
   runner: SessionRunner;
-  pcm: SampleEncoding;
-  channels: number;
   binaryFrames: boolean;
 }
 
@@ -87,11 +91,17 @@ export class WsConnection {
 
   /** Closes the socket for a protocol violation or a session failure. */
   fail(err: unknown): void {
+    const e = this.logged(err);
+    const hint = e.retryAfterMs === undefined ? "" : ` (retry in ${Math.ceil(e.retryAfterMs / 1000)} s)`;
+    if (this.peer.open) this.peer.close(WS_CLOSE[e.code], closeReason(peerMessage(e) + hint));
+    this.onClose();
+  }
+
+  /** Any error as a LipSyncError; an internal one is logged with its cause (the peer never sees it). */
+  private logged(err: unknown): LipSyncError {
     const e = asLipSyncError(err);
     if (e.code === "internal") this.app.logger.error({ err: e.cause ?? e }, "internal error");
-    const hint = e.retryAfterMs === undefined ? "" : ` (retry in ${Math.ceil(e.retryAfterMs / 1000)} s)`;
-    if (this.peer.open) this.peer.close(WS_CLOSE[e.code], closeReason((e.code === "internal" ? "internal error" : e.message) + hint));
-    this.onClose();
+    return e;
   }
 
   /** A request message's refusal (rate limit, an avatar the token does not allow), or undefined. */
@@ -144,9 +154,7 @@ export class WsConnection {
       case "inference":
         this.answer(req.requestId, async () => {
           const t = performance.now();
-          const frames = req.audio
-            ? [await this.app.renderWithAudio(req.avatar, req.frames[0]!, decodePcm(req.audio, "s16le", 1), "jpeg", undefined, this.closed.signal)]
-            : await this.app.renderOwn(req.avatar, req.frames, "jpeg", undefined, this.closed.signal);
+          const frames = await this.infer(req.avatar, req.frames, req.audio);
           if (!req.batch) return inferenceJson(req.avatar, req.frames[0]!, frames[0]!, req.requestId);
           const total = performance.now() - t;
           return {
@@ -183,15 +191,12 @@ export class WsConnection {
           const f = await this.app.sourceFrame(req.avatar, req.frame, view, "jpeg");
           this.send(encodeSourceFrame(req.requestId, req.view, req.frame, f.width, f.height, f.image));
         } else {
-          const f = req.audio.byteLength
-            ? await this.app.renderWithAudio(req.avatar, req.frame, decodePcm(req.audio, "s16le", 1), "jpeg", undefined, this.closed.signal)
-            : (await this.app.renderOwn(req.avatar, [req.frame], "jpeg", undefined, this.closed.signal))[0]!;
+          const [f] = await this.infer(req.avatar, [req.frame], req.audio.byteLength ? req.audio : undefined);
           this.send(frameMessage({ kind: KIND_INFERENCE, patch: false, encoding: "jpeg", requestId: req.requestId, sourceIndex: req.frame, pts: f.pts ?? 0, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image }));
         }
       } catch (err) {
-        const e = asLipSyncError(err);
-        if (e.code === "internal") this.app.logger.error({ err: e.cause ?? e }, "internal error");
-        this.send(encodeError(req.requestId, HTTP_STATUS[e.code], e.code === "internal" ? "internal error" : e.message));
+        const e = this.logged(err);
+        this.send(encodeError(req.requestId, HTTP_STATUS[e.code], peerMessage(e)));
       }
     };
     void reply();
@@ -212,10 +217,7 @@ export class WsConnection {
       if (!s) return;
       switch (req.type) {
         case "audio":
-          if (req.data.byteLength > this.app.config.maxChunkBytes) {
-            throw new LipSyncError("resource_exhausted", `audio chunk of ${req.data.byteLength} bytes exceeds the ${this.app.config.maxChunkBytes}-byte limit`);
-          }
-          s.runner.pushAudio(decodePcm(req.data, s.pcm, s.channels));
+          s.runner.pushChunk(req.data);
           return;
         case "end":
           s.runner.end();
@@ -240,14 +242,14 @@ export class WsConnection {
     if (req.channels !== 1 && req.channels !== 2) throw invalidArgument(`field "channels" must be 1 or 2`);
     checkAvatarAllowed(this.principal, req.avatar);
     const { id, runner, avatar } = await this.app.openSession({
-      avatar: req.avatar, sampleRate: req.sampleRate, continuous: req.continuous, encoding: "jpeg", quality: req.quality ?? this.app.config.jpegQuality,
-      patch: req.patch, ...(this.principal ? { client: this.principal } : {}),
+      avatar: req.avatar, sampleRate: req.sampleRate, chunkFormat: { encoding: req.encoding, channels: req.channels }, continuous: req.continuous, encoding: "jpeg", quality: req.quality,
+      patch: req.patch, client: this.principal,
     });
     if (!this.peer.open) {
       this.app.closeSession(runner);
       return;
     }
-    this.session = { runner, pcm: req.encoding, channels: req.channels, binaryFrames: req.binaryFrames || this.binary };
+    this.session = { runner, binaryFrames: req.binaryFrames || this.binary };
     this.sendJson({ type: "started", session_id: id, avatar: avatarJson(this.app.summary(avatar)), samples_per_frame: avatar.samplesPerFrame, clock_rate: SAMPLE_RATE });
     void this.forward(this.session);
   }
@@ -277,11 +279,16 @@ export class WsConnection {
   }
 
   private answer(requestId: string | undefined, work: () => Promise<object>): void {
-    work().then((msg) => this.sendJson(msg), (err) => {
-      const e = asLipSyncError(err);
-      if (e.code === "internal") this.app.logger.error({ err: e.cause ?? e }, "internal error");
-      this.sendJson(errorJson(requestId, e));
-    });
+    work().then((msg) => this.sendJson(msg), (err) => this.sendJson(errorJson(requestId, this.logged(err))));
+  }
+
+  /**
+   * An inference request's frames (JSON or binary): driven by the avatar's own track, or one
+   * frame lipped to `audio`, a 16 kHz PCM16 mono clip (the seed's audio override).
+   */
+  private async infer(avatar: string, frames: number[], audio: Uint8Array | undefined): Promise<RenderedFrame[]> {
+    if (!audio) return this.app.renderOwn(avatar, frames, "jpeg", undefined, this.closed.signal);
+    return [await this.app.renderWithAudio(avatar, frames[0]!, decodePcm(audio, "s16le", 1), "jpeg", undefined, this.closed.signal)];
   }
 
   statsJson() {

@@ -13,18 +13,14 @@ import { selectSubprotocol, type Access } from "./access.js";
 import { closeReason, WS_CLOSE } from "./status.js";
 import { WsConnection, type WsPeer } from "./ws-core.js";
 
-/** Unsent bytes past which a socket counts as a slow consumer. */
-const SEND_HIGH_WATER = 4 * 1024 * 1024;
-const STATS_INTERVAL_MS = 5000;
-const HEARTBEAT_MS = 30_000;
-
 function toBytes(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data as ArrayBuffer);
 }
 
-function peerOf(ws: WebSocket): WsPeer {
+/** `highWater`: unsent bytes past which the socket counts as a slow consumer. */
+function peerOf(ws: WebSocket, highWater: number): WsPeer {
   return {
     get open() {
       return ws.readyState === ws.OPEN;
@@ -34,7 +30,7 @@ function peerOf(ws: WebSocket): WsPeer {
       ws.send(data, (err) => (err ? reject(new LipSyncError("unavailable", "socket closed")) : resolve()));
       // A buffer past the high-water mark means the reader is slow: wait for the write to finish
       // (the callback above) before pulling more, so the session's bounded queue applies.
-      if (ws.bufferedAmount < SEND_HIGH_WATER) resolve();
+      if (ws.bufferedAmount < highWater) resolve();
     }),
     close: (code, reason) => ws.close(code, reason),
   };
@@ -58,14 +54,14 @@ export class WebSocketEndpoint {
     this.timers = [
       setInterval(() => {
         for (const { core } of this.sockets) if (core.statsSubscribed) core.sendJson(core.statsJson());
-      }, STATS_INTERVAL_MS),
+      }, app.config.wsStatsIntervalMs),
       setInterval(() => {
         for (const c of this.sockets) {
           if (!c.alive) c.ws.terminate();
           c.alive = false;
           c.ws.ping();
         }
-      }, HEARTBEAT_MS),
+      }, app.config.wsHeartbeatMs),
     ];
     for (const t of this.timers) t.unref();
   }
@@ -80,7 +76,7 @@ export class WebSocketEndpoint {
         ws.close(WS_CLOSE[caller.code], closeReason(caller.message));
         return;
       }
-      const c: Socket = { ws, core: new WsConnection(this.app, peerOf(ws), caller, this.access), alive: true };
+      const c: Socket = { ws, core: new WsConnection(this.app, peerOf(ws, this.app.config.wsSendHighWaterBytes), caller, this.access), alive: true };
       this.sockets.add(c);
       this.app.stats.wsOpened();
       ws.on("message", (data, isBinary) => c.core.onMessage(toBytes(data), isBinary));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FrameWindows } from "../frame-windows.js";
 import { DEFAULT_MEL } from "../constants.js";
-import { layWindow, SILENCE, trackWindows, windowSlots, ZERO } from "./feature-window.js";
+import { layWindow, SILENCE, windowFeatures, windowSlots, ZERO } from "./feature-window.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -58,7 +58,8 @@ describe("audio windows against the originals' indexing", () => {
     const b = Float32Array.of(3, 4);
     expect(Array.from(layWindow([undefined, a, b], 2))).toEqual([0, 0, 1, 2, 3, 4]);
     const silence = Float32Array.of(-1, -1);
-    const track = trackWindows({ first: -1, last: 0, padding: "silence" }, [a, b], 2, silence);
+    const track = [0, 1].map((j) => layWindow(windowFeatures({ first: -1, last: 0, padding: "silence" }, j, 2, (k) => [a, b][k], silence), 2));
     expect(track.map((w) => Array.from(w))).toEqual([[-1, -1, 1, 2], [1, 2, 3, 4]]);
+    expect(windowFeatures({ first: -1, last: 1, padding: "zero" }, 0, 2, (k) => [a, b][k], silence)).toEqual([undefined, a, b]);
   });
 });

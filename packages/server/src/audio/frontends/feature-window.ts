@@ -44,8 +44,11 @@ export function layWindow(features: ArrayLike<Float32Array | undefined>, feature
   return out;
 }
 
-/** Windows of every frame of a whole track whose per-frame features are all known. */
-export function trackWindows(spec: WindowSpec, features: Float32Array[], featureDim: number, silence: Float32Array | undefined, frames = features.length): Float32Array[] {
-  return Array.from({ length: frames }, (_, j) =>
-    layWindow(windowSlots(spec, j, features.length).map((k) => (k >= 0 ? features[k] : k === SILENCE ? silence : undefined)), featureDim));
+/**
+ * What each slot of frame `frame`'s window holds, in windowSlots' order: `feature(k)` for frame
+ * k of the utterance, `silence` for silence padding, undefined for zeros. `feature` may hand
+ * back promises (features still being encoded): resolve them, then layWindow.
+ */
+export function windowFeatures<T>(spec: WindowSpec, frame: number, count: number | undefined, feature: (k: number) => T, silence: Float32Array | undefined): (T | Float32Array | undefined)[] {
+  return windowSlots(spec, frame, count).map((k) => (k >= 0 ? feature(k) : k === SILENCE ? silence : undefined));
 }

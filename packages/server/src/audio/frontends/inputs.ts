@@ -91,13 +91,6 @@ export function silenceInput(spec: FrontEndSpec): Float32Array | undefined {
   return undefined;
 }
 
-/** Per-item dims of the encoder's input: mel [1, n_mels, window_frames], waveform [samples]. */
-export function encoderInputDims(spec: FrontEndSpec): number[] | undefined {
-  if (spec.kind === "mel") return [1, spec.mel.nMels, spec.mel.windowFrames];
-  if (spec.kind === "waveform") return [spec.windowSamples];
-  return undefined;
-}
-
 /**
  * Samples past the end of frame j that its encoder input reads (the same for every j): how long
  * the front end makes a live frame wait, before the UNet window's own future frames.

@@ -26,8 +26,6 @@ export const CANON_LIP: [number, number] = [253.09, 289.56];
 export const CANON_MOUTH_WIDTH = 85.9;
 export const CANON_EYES: [[number, number], [number, number]] = [[214.07, 201.06], [300.0, 205.79]];
 export const CANON_EYE_MOUTH = Math.hypot((CANON_EYES[0][0] + CANON_EYES[1][0]) / 2 - CANON_LIP[0], (CANON_EYES[0][1] + CANON_EYES[1][1]) / 2 - CANON_LIP[1]);
-/** Canonical eye width (corner to corner, landmarks 36-39), for the blink's size. */
-export const CANON_EYE_WIDTH = 27;
 
 /** Smallest face the builder accepts: mouth corners this far apart (pixels of the source). */
 export const MIN_MOUTH_WIDTH = 28;

@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import { FPS } from "../../audio/constants.js";
 import { LipSyncError } from "../../errors.js";
 import { FaceFinder } from "./faces.js";
 import { manifestText } from "./manifest-writer.js";
@@ -12,6 +13,11 @@ import { baseModel, PackageStaging } from "./package-writer.js";
 import { buildFromPhoto, type SourceResult } from "./photo.js";
 import { silentProgress, type Progress } from "./progress.js";
 import { buildFromVideo } from "./video.js";
+
+/** JPEG quality of a built package's frames, unless asked otherwise. */
+export const BUILD_JPEG_QUALITY = 90;
+/** Longest idle loop taken from a video, seconds, unless asked otherwise. */
+export const MAX_IDLE_SECONDS = 10;
 
 export interface BuildOptions {
   photo?: string;
@@ -58,10 +64,10 @@ export async function buildAvatar(options: BuildOptions): Promise<BuildSummary> 
       },
       file: (rel: string, bytes: Uint8Array | string) => staging.write(rel, bytes),
     };
-    const quality = options.jpegQuality ?? 90;
+    const quality = options.jpegQuality ?? BUILD_JPEG_QUALITY;
     const result = options.photo
       ? await buildFromPhoto(options.photo, finder, sink, progress, quality)
-      : await buildFromVideo(options.video!, finder, sink, progress, quality, options.maxIdleFrames ?? 250);
+      : await buildFromVideo(options.video!, finder, sink, progress, quality, options.maxIdleFrames ?? MAX_IDLE_SECONDS * FPS);
     progress.stage("writing the package", 0);
     for (const f of base.files) staging.copy(path.join(options.base, f), f);
     const kind = options.photo ? "photo" : "video";

@@ -12,7 +12,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } fr
 import { existsSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { samplesPerFrameAt } from "../../audio/constants.js";
+import { SAMPLE_RATE, samplesPerFrameAt } from "../../audio/constants.js";
 import { resolveConfig } from "../../config.js";
 import { LipSyncError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
@@ -161,7 +161,7 @@ export async function importAvatar(o: ImportOptions, logger: Logger): Promise<Im
   if (existsSync(dest) && !o.force) throw new LipSyncError("already_exists", `${dest} already exists (--force replaces it)`);
   const ds = await readDataset(o.dir, o, logger);
   const fps = o.fps ?? ds.preset.fps;
-  if (samplesPerFrameAt(fps) === undefined) throw new LipSyncError("invalid_argument", `--fps must divide 16000 (20, 25, 50, ...), got ${fps}`);
+  if (samplesPerFrameAt(fps) === undefined) throw new LipSyncError("invalid_argument", `--fps must divide ${SAMPLE_RATE} (20, 25, 50, ...), got ${fps}`);
   await mkdir(o.out, { recursive: true });
   const tmp = await mkdtemp(path.join(o.out, `.${o.name}.import-`));
   const warnings: string[] = [];
