@@ -13,6 +13,7 @@ import { reflectionRoutes } from "./transport/reflection.js";
 import { rpcMetrics } from "./transport/rpc-metrics.js";
 import { createOnePortServer } from "./transport/one-port.js";
 import { checkOrigin, refusalText, withOriginPolicy } from "./transport/origin.js";
+import { requestUrl } from "./transport/request-target.js";
 import { httpRoutes, type StaticMount } from "./transport/static-files.js";
 import { WebSocketEndpoint } from "./transport/ws.js";
 
@@ -49,7 +50,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     fallback: httpRoutes(app, staticMounts),
   }), config.allowOrigins);
   const server = createOnePortServer(handler, (req, socket, head) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const path = requestUrl(req.url)?.pathname;
     const origin = checkOrigin(req.headers, config.allowOrigins);
     if (origin.kind === "refused") {
       // Before the handshake: browsers report a failed connection (close 1006), other clients see the 403.
