@@ -71,6 +71,11 @@ export interface ServerConfig {
   logLevel: string;
   /** Seconds to wait for sessions to end on shutdown before closing them. */
   shutdownGraceSeconds: number;
+  /**
+   * HTTP/2 connections are pinged this often; one whose ping is unanswered a period later is
+   * closed (a peer that is gone, or a connection Node stopped reading). 0: never. Seconds.
+   */
+  http2KeepaliveSeconds: number;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -98,6 +103,7 @@ export const DEFAULTS: ServerConfig = {
   capacityUtilisation: 0.9,
   logLevel: "info",
   shutdownGraceSeconds: 5,
+  http2KeepaliveSeconds: 30,
 };
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {

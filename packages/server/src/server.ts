@@ -60,7 +60,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     } else {
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
     }
-  }, config.tls);
+  }, config.tls, config.http2KeepaliveSeconds * 1000);
   const port = await server.listen(config.port, config.host);
   const scheme = config.tls ? "https" : "http";
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;

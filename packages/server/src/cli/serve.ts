@@ -37,6 +37,7 @@ export const serve: Command = {
     { name: "capacity", value: "N", default: "measured at load", description: "real-time sessions per avatar to admit; past it new sessions are refused (RESOURCE_EXHAUSTED, WebSocket 4429) and /readyz says 503" },
     { name: "max-latency-ms", value: "MS", default: String(DEFAULTS.maxFrameLatencyMs), description: "a live session's speech frame later than this is dropped (frames_dropped event) so the session catches up" },
     { name: "max-sessions", value: "N", default: String(DEFAULTS.maxSessions), description: "hard cap on concurrent sessions, whatever the capacity" },
+    { name: "http2-keepalive", value: "SECONDS", default: String(DEFAULTS.http2KeepaliveSeconds), description: "ping HTTP/2 connections this often and close one that has not answered by the next ping (a peer gone without closing); 0: never" },
     { name: "open", description: "open the demo page in the desktop's browser" },
   ],
   async run(values) {
@@ -48,6 +49,7 @@ export const serve: Command = {
       sessionCapacity: intOption(values, "capacity", 1, 100_000),
       maxFrameLatencyMs: intOption(values, "max-latency-ms", 40, 60_000),
       maxSessions: intOption(values, "max-sessions", 1, 100_000),
+      http2KeepaliveSeconds: intOption(values, "http2-keepalive", 0, 86_400),
     };
     // Cheap checks first: a typo in a folder, a busy port or a bad origin is reported before any model loads.
     checkAvatarFolders(options.avatarRoots!);

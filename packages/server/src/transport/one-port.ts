@@ -11,6 +11,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { TlsConfig } from "../config.js";
+import { keepAlive } from "./h2-keepalive.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -46,9 +47,18 @@ export function sniff(socket: net.Socket, onHttp2: (s: net.Socket) => void, onHt
   socket.once("error", () => socket.destroy());
 }
 
-export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined): OnePortServer {
+/**
+ * `keepaliveMs`: HTTP/2 connections are pinged this often and closed when a ping goes
+ * unanswered (h2-keepalive.ts); 0 turns it off.
+ */
+export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined, keepaliveMs = 0): OnePortServer {
   const sockets = new Set<Duplex>();
   const h2sessions = new Set<http2.Http2Session>();
+  const watch = (s: http2.Http2Session) => {
+    h2sessions.add(s);
+    s.once("close", () => h2sessions.delete(s));
+    if (keepaliveMs > 0) keepAlive(s, keepaliveMs);
+  };
   const track = (s: Duplex) => {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
@@ -60,19 +70,13 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
     const secure = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
     secure.on("upgrade", onUpgrade);
     secure.on("secureConnection", track);
-    secure.on("session", (s) => {
-      h2sessions.add(s);
-      s.once("close", () => h2sessions.delete(s));
-    });
+    secure.on("session", watch);
     listener = secure;
   } else {
     const h1 = http.createServer(handler);
     h1.on("upgrade", onUpgrade);
     const h2 = http2.createServer(handler);
-    h2.on("session", (s) => {
-      h2sessions.add(s);
-      s.once("close", () => h2sessions.delete(s));
-    });
+    h2.on("session", watch);
     listener = net.createServer((socket) => {
       track(socket);
       sniff(socket, (s) => h2.emit("connection", s), (s) => h1.emit("connection", s));
