@@ -120,20 +120,19 @@ export class WsFuzzer implements FuzzTransport {
   readonly name = "ws";
   private readonly url: string;
   private readonly closeCodes = documentedCloseCodes();
-  private hugeLeft = 2;
 
   constructor(httpUrl: string) {
     this.url = httpUrl.replace(/^http/, "ws") + "/ws";
   }
 
   next(rng: Rng): FuzzCase {
-    const kind = rng.weighted([[8, "session"], [8, "clean"], [5, "requests"], [3, "vanish"], [1, "huge"]] as const);
+    const kind = rng.weighted([[8, "session"], [8, "clean"], [5, "requests"], [3, "vanish"], [0.05, "huge"]] as const);
     const msgs: Message[] = [];
     const start = kind === "clean"
       ? { type: "start", avatar: "demo", sample_rate: rng.pick([16000, 24000, 48000]), encoding: rng.pick(["pcm_s16le", "pcm_f32le"]), channels: rng.pick([1, 2]), continuous: rng.chance(0.2), frames: rng.pick(["json", "binary"]), patch: rng.chance(0.7) }
       : startMessage(rng);
     const format = { encoding: String(start.encoding), channels: Number(start.channels) };
-    if (kind === "huge" && this.hugeLeft-- > 0) {
+    if (kind === "huge") {
       // Over the 16 MiB message limit (close 1009), or a 1 MiB + chunk (close 4429).
       msgs.push({ text: JSON.stringify(startMessage(rng)) });
       msgs.push(rng.chance(0.5) ? { binary: new Uint8Array(16 * 1024 * 1024 + 2) } : { binary: concat(Uint8Array.of(0x01), new Uint8Array(1024 * 1024 + 2)) });
