@@ -106,7 +106,17 @@ async function speaksFromAnotherOrigin(url: string, button: string, shot: string
     await page.waitForFunction(() => (window as any).events.some((e: any) => e.type === "ready"), undefined, { timeout: 30_000 })
       .catch((err) => Promise.reject(new Error(`${url}: no ready event (${problems.join("; ")}): ${err.message}`)));
     await page.click(button);
-    await page.waitForFunction(() => (window as any).events.filter((e: any) => e.type === "frame" && e.detail.kind === "speech").length > 20, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (window as any).events.filter((e: any) => e.type === "frame" && e.detail.kind === "speech").length > 20, undefined, { timeout: 45_000 })
+      .catch(async (err) => {
+        // What the page saw, for whoever reads a failure: event counts, errors, and a picture.
+        await page.screenshot({ path: path.join(OUT, `failed-${shot}`) }).catch(() => undefined);
+        const seen = await page.evaluate(() => {
+          const counts: Record<string, number> = {};
+          for (const e of (window as any).events as { type: string; detail: any }[]) counts[e.type === "frame" ? `frame:${e.detail.kind}` : e.type] = (counts[e.type === "frame" ? `frame:${e.detail.kind}` : e.type] ?? 0) + 1;
+          return counts;
+        });
+        throw new Error(`${url}: fewer than 21 speech frames drawn (${JSON.stringify(seen)}; ${problems.join("; ")}): ${err.message}`);
+      });
     await page.screenshot({ path: path.join(OUT, shot) });
     await page.waitForFunction(() => (window as any).events.some((e: any) => e.type === "speechend"), undefined, { timeout: 30_000 });
     const events = await page.evaluate(() => (window as any).events as { type: string; detail: any }[]);
@@ -150,7 +160,9 @@ describe("web examples from another origin", () => {
       const url = `${origin.url}${c.path.replace("SERVER", encodeURIComponent(server.url))}`;
       const r = await speaksFromAnotherOrigin(url, c.button, `example-${c.path.split("/")[1]}.png`);
       expect(r.errors).toEqual([]);
-      expect(r.speech).toBeGreaterThan(60);
+      // Drawn frames, not received ones: a frame that comes after its time on the audio clock is
+      // skipped, so a loaded machine draws fewer. More than the 20 waited for above proves speech.
+      expect(r.speech).toBeGreaterThan(20);
     });
   }
 
@@ -213,6 +225,7 @@ describe("the packages as npm delivers them", () => {
     origin.page("/packed-page/", `<!doctype html><html><body>${snippet("web").replaceAll("http://localhost:8080/lip-sync-player.bundle.js", `${origin.url}/packed/lip-sync-player.bundle.js`).replaceAll("http://localhost:8080", server.url)}</body></html>`);
     const r = await speaksFromAnotherOrigin(`${origin.url}/packed-page/`, "#hello", "example-packed.png");
     expect(r.errors).toEqual([]);
-    expect(r.speech).toBeGreaterThan(60);
+    // Drawn frames, as above.
+    expect(r.speech).toBeGreaterThan(20);
   }, 600_000);
 });

@@ -8,10 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--system" ]]; then
+  # python-matplotlib-data: grace_hopper.jpg, a test face for lipsync avatar build; espeak-ng,
+  # flite and sox: speech for lipsync avatar train (and its short run in the tests).
   pkgs=(ffmpeg chromium python3 python3-numpy python3-skimage python3-pil python3-torch python3-onnx
         protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
         golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev golang-google-protobuf-dev
-        golang-github-golang-protobuf-1-5-dev)
+        golang-github-golang-protobuf-1-5-dev
+        python-matplotlib-data espeak-ng libespeak-ng1 flite sox)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
@@ -19,6 +22,16 @@ if [[ "${1:-}" == "--system" ]]; then
     [[ $(id -u) -ne 0 ]] && sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  # A second test face: the Mona Lisa (a public-domain painting) from node-opencv's examples.
+  # Only the image is taken from the .deb: the package itself does not install beside Node 20.
+  if [[ ! -f .cache/test-faces/mona.png ]]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq node-opencv >/dev/null 2>&1 && dpkg-deb -x node-opencv_*.deb x) || true
+    if [[ -f "$tmp/x/usr/share/doc/node-opencv/examples/files/mona.png" ]]; then
+      mkdir -p .cache/test-faces && cp "$tmp/x/usr/share/doc/node-opencv/examples/files/mona.png" .cache/test-faces/
+    fi
+    rm -rf "$tmp"
   fi
 fi
 

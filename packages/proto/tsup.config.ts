@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/reflection.ts"],
+  entry: ["src/index.ts", "src/reflection.ts", "src/ws-binary.ts"],
   format: ["esm"],
   dts: true,
   sourcemap: true,

@@ -3,7 +3,7 @@
  * frames back as bytes and plain metadata (numbers, not bigints).
  */
 import { create } from "@bufbuild/protobuf";
-import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import {
   AudioEncoding, ImageFormat, LipSyncService, SourceView, SpeakRequestSchema,
   type Frame, type SpeakRequest, type SpeakResponse,
@@ -25,6 +25,14 @@ export interface FrameData {
   kind: "speech" | "idle";
   mouthBox: { x: number; y: number; width: number; height: number } | undefined;
   timings: { prepareMs: number; queueMs: number; inferenceMs: number; compositeMs: number; encodeMs: number; totalMs: number; batchSize: number } | undefined;
+}
+
+/** Sends `authorization: Bearer TOKEN` with every call (servers started with --auth-token or --jwt-public-key). */
+export function bearerAuth(token: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
 }
 
 export function frameData(f: Frame): FrameData {

@@ -3,7 +3,7 @@
  * in "@lipsync/client/node".
  */
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
-import { LipSyncClient } from "./client.js";
+import { bearerAuth, LipSyncClient } from "./client.js";
 
 export * from "./client.js";
 export * from "./socket.js";
@@ -16,13 +16,16 @@ export interface BrowserClientOptions {
   protocol?: "connect" | "grpc-web";
   /** Protobuf binary (default) or JSON (Connect only). */
   format?: "binary" | "json";
+  /** Bearer token, for a server that requires one (sent as `authorization: Bearer TOKEN`). */
+  token?: string;
 }
 
 export function createLipSyncClient(options: BrowserClientOptions): LipSyncClient {
   const useBinaryFormat = options.format !== "json";
+  const interceptors = options.token ? [bearerAuth(options.token)] : [];
   const transport = options.protocol === "grpc-web"
-    ? createGrpcWebTransport({ baseUrl: options.baseUrl, useBinaryFormat: true })
-    : createConnectTransport({ baseUrl: options.baseUrl, useBinaryFormat });
+    ? createGrpcWebTransport({ baseUrl: options.baseUrl, useBinaryFormat: true, interceptors })
+    : createConnectTransport({ baseUrl: options.baseUrl, useBinaryFormat, interceptors });
   // fetch cannot stream a request body while reading the response: no speak() in browsers.
   return new LipSyncClient(transport, { bidi: false });
 }

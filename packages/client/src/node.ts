@@ -3,7 +3,7 @@
  * @connectrpc/connect-node, an optional peer dependency: install it beside this package.
  */
 import type * as ConnectNode from "@connectrpc/connect-node";
-import { LipSyncClient, LipSyncClientError } from "./client.js";
+import { bearerAuth, LipSyncClient, LipSyncClientError } from "./client.js";
 
 export * from "./client.js";
 export * from "./socket.js";
@@ -33,18 +33,21 @@ export interface NodeClientOptions {
   httpVersion?: "1.1" | "2";
   /** Extra TLS options, e.g. a CA for a self-signed certificate. */
   nodeOptions?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /** Bearer token, for a server that requires one (sent as `authorization: Bearer TOKEN`). */
+  token?: string;
 }
 
 export function createLipSyncClient(options: NodeClientOptions): LipSyncClient {
   const protocol = options.protocol ?? "grpc";
   const useBinaryFormat = options.format !== "json";
   const nodeOptions = options.nodeOptions;
+  const interceptors = options.token ? [bearerAuth(options.token)] : [];
   if (protocol === "grpc") {
     if (options.httpVersion === "1.1") throw new LipSyncClientError('gRPC needs HTTP/2: drop httpVersion "1.1", or use protocol "connect" or "grpc-web"');
-    return new LipSyncClient(connectNode.createGrpcTransport({ baseUrl: options.baseUrl, ...(nodeOptions ? { nodeOptions } : {}) }));
+    return new LipSyncClient(connectNode.createGrpcTransport({ baseUrl: options.baseUrl, interceptors, ...(nodeOptions ? { nodeOptions } : {}) }));
   }
   const httpVersion = options.httpVersion ?? "2";
-  const common = { baseUrl: options.baseUrl, httpVersion, ...(nodeOptions ? { nodeOptions } : {}) } as const;
+  const common = { baseUrl: options.baseUrl, httpVersion, interceptors, ...(nodeOptions ? { nodeOptions } : {}) } as const;
   return new LipSyncClient(protocol === "grpc-web"
     ? connectNode.createGrpcWebTransport({ ...common, useBinaryFormat: true })
     : connectNode.createConnectTransport({ ...common, useBinaryFormat }), { bidi: httpVersion === "2" });

@@ -3,12 +3,9 @@
  * binary audio up and binary frames down. Browsers use it for live audio, since fetch cannot
  * stream a request body both ways. In Node pass a WebSocket implementation (e.g. `ws`).
  */
+import { decodeError, decodeFrame, encodeAudio, KIND_IDLE, MSG_ERROR, MSG_FRAME } from "@lipsync/proto/ws-binary";
 import type { FrameData, SpeechEvent } from "./client.js";
 
-const MSG_AUDIO = 0x01;
-const MSG_FRAME = 0x10;
-const MSG_ERROR = 0x1f;
-const FRAME_HEADER_BYTES = 64;
 
 type WebSocketLike = {
   binaryType: string;
@@ -20,13 +17,19 @@ type WebSocketLike = {
   onclose: ((ev: { code: number; reason: string }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
 };
-type WebSocketCtor = new (url: string) => WebSocketLike;
+type WebSocketCtor = new (url: string, protocols?: string[]) => WebSocketLike;
 
 export interface SocketOptions {
   /** ws:// or wss:// URL of the server's /ws endpoint. */
   url: string;
   /** A WebSocket implementation; defaults to the global one (browsers, Node 22+). */
   WebSocket?: WebSocketCtor;
+  /**
+   * Bearer token, for a server that requires one. Browsers cannot set headers on a WebSocket:
+   * it goes as the subprotocol `bearer.TOKEN` beside `lipsync` (the server answers `lipsync`),
+   * so it stays out of URLs and their logs.
+   */
+  token?: string;
 }
 
 export interface StartOptions {
@@ -49,25 +52,11 @@ export class SocketClosedError extends Error {
 
 /** Decodes a binary FRAME message (type 0x10). */
 export function decodeFrameMessage(bytes: Uint8Array): FrameData & { requestId: number } {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < FRAME_HEADER_BYTES || v.getUint8(0) !== MSG_FRAME) throw new Error("not a frame message");
-  const len = v.getUint32(60, true);
-  if (FRAME_HEADER_BYTES + len !== bytes.byteLength) throw new Error("frame message length mismatch");
-  const boxW = v.getUint16(28, true);
-  const t = Array.from({ length: 6 }, (_, i) => v.getFloat32(32 + i * 4, true));
-  const batch = v.getUint16(56, true);
+  const f = decodeFrame(bytes);
+  const box = f.mouthBox;
   return {
-    requestId: v.getUint32(4, true),
-    kind: v.getUint8(1) === 0 ? "idle" : "speech",
-    patch: (v.getUint8(3) & 0x01) !== 0,
-    format: v.getUint8(2) === 2 ? "rgb" : "jpeg",
-    sourceIndex: v.getUint32(8, true),
-    pts: v.getFloat64(12, true),
-    width: v.getUint16(20, true),
-    height: v.getUint16(22, true),
-    mouthBox: boxW ? { x: v.getInt16(24, true), y: v.getInt16(26, true), width: boxW, height: v.getUint16(30, true) } : undefined,
-    timings: batch ? { prepareMs: t[0]!, queueMs: t[1]!, inferenceMs: t[2]!, compositeMs: t[3]!, encodeMs: t[4]!, totalMs: t[5]!, batchSize: batch } : undefined,
-    image: bytes.subarray(FRAME_HEADER_BYTES),
+    requestId: f.requestId, kind: f.kind === KIND_IDLE ? "idle" : "speech", patch: f.patch, format: f.format, sourceIndex: f.sourceIndex, pts: f.pts,
+    width: f.width, height: f.height, mouthBox: box && { x: box[0], y: box[1], width: box[2], height: box[3] }, timings: f.timings, image: f.image,
   };
 }
 
@@ -99,7 +88,7 @@ export class LipSyncSocket {
   static connect(options: SocketOptions): Promise<LipSyncSocket> {
     const Ctor = options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketCtor }).WebSocket;
     if (!Ctor) throw new Error("no WebSocket implementation: pass one in options.WebSocket");
-    const ws = new Ctor(options.url);
+    const ws = options.token ? new Ctor(options.url, ["lipsync", `bearer.${options.token}`]) : new Ctor(options.url);
     return new Promise((resolve, reject) => {
       ws.onopen = () => resolve(new LipSyncSocket(ws));
       ws.onerror = () => reject(new Error(`cannot connect to ${options.url}`));
@@ -132,10 +121,7 @@ export class LipSyncSocket {
 
   /** Raw PCM in the format given to start(), as one binary AUDIO message. */
   pushAudio(pcm: Uint8Array): void {
-    const msg = new Uint8Array(1 + pcm.byteLength);
-    msg[0] = MSG_AUDIO;
-    msg.set(pcm, 1);
-    this.send(msg);
+    this.send(encodeAudio(pcm));
   }
 
   end(): void {
@@ -190,9 +176,7 @@ export class LipSyncSocket {
         const { requestId: _, ...frame } = decodeFrameMessage(bytes);
         this.emit({ type: "frame", frame });
       } else if (bytes[0] === MSG_ERROR) {
-        const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        const text = new TextDecoder().decode(bytes.subarray(12, 12 + v.getUint32(8, true)));
-        this.pendingReplies.shift()?.reject(new Error(text));
+        this.pendingReplies.shift()?.reject(new Error(decodeError(bytes).message));
       }
       return;
     }

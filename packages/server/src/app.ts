@@ -10,6 +10,9 @@ import type { Avatar } from "./avatar/avatar.js";
 import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
 import { measureThroughput, sessionsFor, type Throughput } from "./engine/capacity.js";
+import { LocalComposer, type Composer } from "./engine/compose.js";
+import { ComposePool } from "./engine/compose-pool.js";
+import { FrontEndPool } from "./audio/frontends/frontend-pool.js";
 import { encodeJpeg } from "./engine/jpeg.js";
 import { blankBox, cropToPlanar, type Rect } from "./engine/image-ops.js";
 import { renderFrame, type ImageEncoding, type RenderedFrame } from "./engine/renderer.js";
@@ -27,7 +30,11 @@ export interface AvatarSummary {
   height: number;
   description: string;
   license: string;
-  model: { inputSize: number; lookaheadFrames: number; gmacPerFrame: number; provider: string } | undefined;
+  model: {
+    inputSize: number; lookaheadFrames: number; gmacPerFrame: number; provider: string;
+    /** UNet batch sizes (empty: any size up to the cap) and the runtime options in use. */
+    buckets: number[]; runtimeOptions: Record<string, string>;
+  } | undefined;
   capacity: CapacityInfo | undefined;
   error: string | undefined;
 }
@@ -61,6 +68,8 @@ export interface SessionConfig {
   quality: number;
   /** Speech frames as mouth patches over the source frame. */
   patch?: boolean;
+  /** Who opened it, for the per-client session limit; absent: no per-client limit. */
+  client?: { id: string; maxSessions: number | undefined };
   /**
    * The client plays frames as they come (default): late frames are dropped past the latency
    * bound. False for offline rendering, where every frame is wanted however long it takes.
@@ -68,8 +77,6 @@ export interface SessionConfig {
   realtime?: boolean;
 }
 
-/** Most frames one RenderFrames call may ask for. */
-export const MAX_FRAMES_PER_CALL = 256;
 
 export class LipSyncApp {
   readonly config: ServerConfig;
@@ -77,18 +84,28 @@ export class LipSyncApp {
   readonly stats = new Stats();
   readonly logger: Logger;
   /** Live sessions with their id, avatar name and share of the machine's capacity. */
-  private readonly sessions = new Map<SessionRunner, { id: string; avatar: string; cost: number }>();
+  private readonly sessions = new Map<SessionRunner, { id: string; avatar: string; cost: number; client: string | undefined }>();
+  /** Sessions whose current utterance has started and not yet ended, as their transports see them. */
+  private readonly talking = new Set<SessionRunner>();
+  /** Live sessions per client id. */
+  private readonly clientSessions = new Map<string, number>();
   private nextSessionId = 1;
   /** Engine rate measured per loaded avatar. */
   private readonly throughput = new WeakMap<Avatar, Throughput>();
   /** Sum of the live sessions' costs: 1 is the machine's real-time capacity. */
   private load = 0;
   private draining = false;
+  /** Compositing and encoding: this thread, or a pool of workers (config.composeWorkers). */
+  private readonly composer: Composer;
+  /** Live sessions' audio front ends in workers (config.audioWorkers), or undefined: this thread. */
+  private readonly frontEnds: FrontEndPool | undefined;
 
   constructor(config: ServerConfig, logger: Logger) {
     this.config = config;
     this.logger = logger;
-    this.registry = new AvatarRegistry(config, logger, (avatar) => this.measure(avatar));
+    this.composer = config.composeWorkers > 0 ? new ComposePool(config.composeWorkers) : new LocalComposer();
+    this.frontEnds = config.audioWorkers > 0 ? new FrontEndPool(config.audioWorkers) : undefined;
+    this.registry = new AvatarRegistry(config, logger, (avatar) => this.measure(avatar), this.composer);
   }
 
   /** Times the whole frame pipeline of a freshly loaded avatar (unless the operator set the capacity). */
@@ -147,6 +164,10 @@ export class LipSyncApp {
     this.draining = true;
   }
 
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   private fits(cost: number): boolean {
     // A little slack so that n sessions of cost 1/n always fit despite rounding.
     return this.load + cost <= 1 + 1e-9;
@@ -166,7 +187,10 @@ export class LipSyncApp {
     const m = avatar.manifest;
     return {
       name: avatar.name, loaded: true, frameCount: m.frameCount, fps: m.fps, width: m.width, height: m.height, description: m.description, license: m.license,
-      model: { inputSize: m.model.image.size, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider },
+      model: {
+        inputSize: m.model.image.size, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider,
+        buckets: avatar.model.unetBuckets ?? [], runtimeOptions: avatar.model.runtimeOptions,
+      },
       capacity: this.capacity(avatar),
       error: undefined,
     };
@@ -227,8 +251,8 @@ export class LipSyncApp {
    * `signal` aborts (the caller went away) frames not yet in a running batch are never rendered.
    */
   async renderOwn(name: string, indices: number[], encoding: ImageEncoding, quality = this.config.jpegQuality, signal?: AbortSignal): Promise<RenderedFrame[]> {
-    if (indices.length > MAX_FRAMES_PER_CALL) {
-      throw new LipSyncError("resource_exhausted", `at most ${MAX_FRAMES_PER_CALL} frames per call, got ${indices.length}`);
+    if (indices.length > this.config.maxFramesPerCall) {
+      throw new LipSyncError("resource_exhausted", `at most ${this.config.maxFramesPerCall} frames per call, got ${indices.length}`);
     }
     const avatar = await this.registry.get(name);
     for (const i of indices) avatar.checkIndex(i);
@@ -272,6 +296,12 @@ export class LipSyncApp {
       this.stats.sessionRefused();
       throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions; retry later`, { retryAfterMs: ADMISSION_RETRY_MS });
     }
+    const client = config.client;
+    const clientLimit = client?.maxSessions ?? (this.config.maxSessionsPerClient || undefined);
+    if (client && clientLimit !== undefined && (this.clientSessions.get(client.id) ?? 0) >= clientLimit) {
+      this.stats.sessionRefused();
+      throw new LipSyncError("resource_exhausted", `this client is at its limit of ${clientLimit} sessions; end one first`, { retryAfterMs: ADMISSION_RETRY_MS });
+    }
     const avatar = await this.registry.get(config.avatar);
     if (avatar.manifest.model.audio.frontEnd.kind === "none") {
       throw new LipSyncError("failed_precondition", `avatar "${avatar.name}" has no live audio front end (only precomputed features of its own track): it renders with RenderFrame, not Speak`);
@@ -292,12 +322,15 @@ export class LipSyncApp {
       patch: config.patch ?? false,
       maxQueuedFrames: this.config.maxQueuedFrames,
       maxQueuedSeconds: this.config.maxQueuedAudioSeconds,
+      maxInFlight: this.config.maxInFlightPerSession,
       ...(config.realtime === false ? {} : { maxLatencyMs: this.config.maxFrameLatencyMs }),
       onRendered: (t) => this.stats.rendered(t),
       onDropped: (n) => this.stats.dropped(n),
+      ...(this.frontEnds ? { frontEnd: (listener) => this.frontEnds!.client(listener) } : {}),
     });
     const id = `s${this.nextSessionId++}`;
-    this.sessions.set(runner, { id, avatar: avatar.name, cost });
+    this.sessions.set(runner, { id, avatar: avatar.name, cost, client: client?.id });
+    if (client) this.clientSessions.set(client.id, (this.clientSessions.get(client.id) ?? 0) + 1);
     this.load += cost;
     this.stats.sessionOpened();
     this.logger.info({ session: id, avatar: avatar.name, rate: config.sampleRate, continuous: config.continuous }, "session started");
@@ -311,6 +344,8 @@ export class LipSyncApp {
   async *outputs(runner: SessionRunner): AsyncGenerator<SessionOutput> {
     let speechAt: number | undefined;
     for await (const out of runner) {
+      if (out.type === "speech-started") this.talking.add(runner);
+      else if (out.type === "speech-ended") this.talking.delete(runner);
       if (out.type === "speech-started") speechAt = performance.now();
       else if (out.type === "frame" && out.frame.kind === "speech" && speechAt !== undefined) {
         this.stats.firstFrame((performance.now() - speechAt) / 1000);
@@ -324,6 +359,12 @@ export class LipSyncApp {
     const info = this.sessions.get(runner);
     if (!info) return;
     this.sessions.delete(runner);
+    this.talking.delete(runner);
+    if (info.client !== undefined) {
+      const n = (this.clientSessions.get(info.client) ?? 1) - 1;
+      if (n > 0) this.clientSessions.set(info.client, n);
+      else this.clientSessions.delete(info.client);
+    }
     this.load = this.sessions.size === 0 ? 0 : Math.max(0, this.load - info.cost);
     runner.abort();
     this.stats.sessionClosed();
@@ -338,6 +379,11 @@ export class LipSyncApp {
     }
   }
 
+  /** Sessions in the middle of an utterance (a graceful shutdown lets them finish). */
+  get utterancesInProgress(): number {
+    return this.talking.size;
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }
@@ -345,6 +391,8 @@ export class LipSyncApp {
   async close(): Promise<void> {
     this.closeAllSessions(new LipSyncError("unavailable", "server is shutting down"));
     await this.registry.closeAll();
+    await this.composer.close();
+    await this.frontEnds?.close();
   }
 }
 

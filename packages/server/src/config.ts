@@ -16,6 +16,7 @@ export interface TlsConfig {
 export interface ServerConfig {
   /** TCP port; 0 picks a free one. */
   port: number;
+  /** Address to listen on: loopback unless opened up on purpose ("0.0.0.0", "::"). */
   host: string;
   /** Directories whose sub-directories are avatar packages. */
   avatarRoots: string[];
@@ -33,8 +34,34 @@ export interface ServerConfig {
   maxBatch: number;
   /** Longest a frame waits for others to fill a batch, milliseconds. */
   maxBatchWaitMs: number;
+  /**
+   * Batch sizes: "pow2" pads a batch to the next power of two and warms every such size up at
+   * load (what CUDA needs: a new shape costs a cuDNN algorithm search); "any" runs every size as
+   * it is (what a CPU wants: cost grows with every padded row); "auto" picks by device.
+   */
+  batchBuckets: "auto" | "pow2" | "any";
+  /**
+   * Worker threads that composite and encode frames; 0 does it on the main thread, which is
+   * fastest on a couple of cores. Default: a quarter of the cores from 4 up (at most 8).
+   */
+  composeWorkers: number;
+  /**
+   * Worker threads for live sessions' audio (resampling, mel features); 0 keeps it on the main
+   * thread, cheapest on a couple of cores. Default: as composeWorkers.
+   */
+  audioWorkers: number;
   /** Default JPEG quality of rendered frames. */
   jpegQuality: number;
+  /** JPEG quality of `lipsync render`'s frames: they are encoded again, to H.264, so a notch higher. */
+  renderJpegQuality: number;
+  /** Frames of one session in the engine at once (the rest wait as audio). */
+  maxInFlightPerSession: number;
+  /** Most encoder inputs in one audio-encoder run (it is small: larger batches than the UNet's). */
+  encoderMaxBatch: number;
+  /** Most frames one RenderFrames call may ask for. */
+  maxFramesPerCall: number;
+  /** A whole clip (SpeakAudio, render) is fed to its session this far ahead of rendering, seconds. */
+  clipFeedAheadSeconds: number;
   /** Largest RPC or WebSocket message accepted, bytes. */
   maxMessageBytes: number;
   /** Largest audio chunk of a session, bytes. */
@@ -45,6 +72,21 @@ export interface ServerConfig {
   maxQueuedFrames: number;
   /** Concurrent sessions the server accepts. */
   maxSessions: number;
+  /**
+   * Concurrent sessions one client may hold (per token when authentication is on, else per
+   * remote address); 0: only `maxSessions`. A JWT's `max_sessions` claim overrides it.
+   */
+  maxSessionsPerClient: number;
+  /** Bearer tokens that may call the server; any configured token or key turns authentication on. */
+  authTokens: string[];
+  /** Bearer tokens with the admin scope too (LoadAvatar, UnloadAvatar). */
+  adminTokens: string[];
+  /** PEM public key (RSA, EC P-256, Ed25519) that verifies JWT bearer tokens (RS256, ES256, EdDSA). */
+  jwtPublicKey?: string;
+  /** Request/response calls (unary RPCs, WebSocket requests) one client may make a second; 0: no limit. */
+  rateLimit: number;
+  /** Calls one client may make in a burst above `rateLimit`. */
+  rateBurst: number;
   /**
    * Web origins (`https://app.example.com`, or `*` for any) whose pages may call the server:
    * CORS for RPCs and files, and the WebSocket's Origin check. Requests without an Origin
@@ -69,8 +111,19 @@ export interface ServerConfig {
   /** Directory of the static player page and bundles (the web component's build). */
   publicDir?: string;
   logLevel: string;
-  /** Seconds to wait for sessions to end on shutdown before closing them. */
-  shutdownGraceSeconds: number;
+  /**
+   * Graceful shutdown (SIGTERM): how long running utterances may take to finish before the
+   * remaining sessions are ended with "going away", seconds.
+   */
+  drainSeconds: number;
+  /** HTTP/2 streams a client may have open at once on one connection. */
+  maxConcurrentStreams: number;
+  /**
+   * HTTP/2 streams a connection may abandon (reset before their answer is complete) in a burst,
+   * and per second on average; past that it gets GOAWAY(ENHANCE_YOUR_CALM) (the rapid reset).
+   */
+  streamResetBurst: number;
+  streamResetRate: number;
   /**
    * HTTP/2 connections are pinged this often; one whose ping is unanswered a period later is
    * closed (a peer that is gone, or a connection Node stopped reading). 0: never. Seconds.
@@ -82,7 +135,7 @@ export type ServerOptions = Partial<ServerConfig>;
 
 export const DEFAULTS: ServerConfig = {
   port: 8080,
-  host: "0.0.0.0",
+  host: "127.0.0.1",
   avatarRoots: [],
   preloadAvatars: [],
   memory: "preload",
@@ -91,18 +144,34 @@ export const DEFAULTS: ServerConfig = {
   inferenceThreads: Math.max(1, Math.min(4, os.availableParallelism())),
   maxBatch: 8,
   maxBatchWaitMs: 2,
+  batchBuckets: "auto",
   jpegQuality: 85,
+  renderJpegQuality: 90,
+  maxInFlightPerSession: 16,
+  encoderMaxBatch: 16,
+  maxFramesPerCall: 256,
+  clipFeedAheadSeconds: 2,
+  composeWorkers: os.availableParallelism() < 4 ? 0 : Math.min(8, Math.floor(os.availableParallelism() / 4)),
+  audioWorkers: os.availableParallelism() < 4 ? 0 : Math.min(8, Math.floor(os.availableParallelism() / 4)),
   maxMessageBytes: 16 * 1024 * 1024,
   maxChunkBytes: 1024 * 1024,
   maxQueuedAudioSeconds: 60,
   maxQueuedFrames: 75,
   maxSessions: 64,
+  maxSessionsPerClient: 0,
+  authTokens: [],
+  adminTokens: [],
+  rateLimit: 500,
+  rateBurst: 1000,
   allowOrigins: [],
   maxFrameLatencyMs: 500,
   sessionCapacity: 0,
   capacityUtilisation: 0.9,
   logLevel: "info",
-  shutdownGraceSeconds: 5,
+  drainSeconds: 10,
+  maxConcurrentStreams: 128,
+  streamResetBurst: 200,
+  streamResetRate: 20,
   http2KeepaliveSeconds: 30,
 };
 
@@ -121,8 +190,14 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     throw new Error(`device must be cpu or cuda, got ${String(config.device)}`);
   }
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
+  if (!["auto", "pow2", "any"].includes(config.batchBuckets)) throw new Error(`batchBuckets must be auto, pow2 or any, got ${String(config.batchBuckets)}`);
   config.allowOrigins = normaliseOrigins(config.allowOrigins);
   if (!Number.isInteger(config.sessionCapacity) || config.sessionCapacity < 0) throw new Error("sessionCapacity must be an integer >= 0");
+  for (const t of [...config.authTokens, ...config.adminTokens]) {
+    if (!/^[\x21-\x7e]+$/.test(t)) throw new Error("auth tokens must be printable ASCII without spaces");
+  }
+  if (!Number.isInteger(config.maxSessionsPerClient) || config.maxSessionsPerClient < 0) throw new Error("maxSessionsPerClient must be an integer >= 0");
+  if (!(config.rateLimit >= 0) || !(config.rateBurst >= 1)) throw new Error("rateLimit must be >= 0 and rateBurst >= 1");
   if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
   return config;
 }

@@ -5,6 +5,8 @@
  */
 export type ErrorCode =
   | "invalid_argument"
+  | "unauthenticated"
+  | "permission_denied"
   | "not_found"
   | "already_exists"
   | "failed_precondition"

@@ -3,9 +3,11 @@
  * plain HTTP routes, all on one port. `startServer` is what the CLI and the tests call.
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { LipSyncApp } from "./app.js";
+import { ADMISSION_RETRY_MS, LipSyncApp } from "./app.js";
 import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.js";
-import { LipSyncError } from "./errors.js";
+import type { Principal } from "./auth.js";
+import { asLipSyncError, LipSyncError } from "./errors.js";
+import { Access, wsToken } from "./transport/access.js";
 import { createLogger, type Logger } from "./logger.js";
 import { LipSyncService, health } from "@lipsync/proto";
 import { lipSyncRoutes } from "./transport/connect.js";
@@ -14,6 +16,7 @@ import { rpcMetrics } from "./transport/rpc-metrics.js";
 import { createOnePortServer } from "./transport/one-port.js";
 import { checkOrigin, refusalText, withOriginPolicy } from "./transport/origin.js";
 import { requestUrl } from "./transport/request-target.js";
+import { requestContextValues, withRequestContext } from "./transport/request-context.js";
 import { httpRoutes, type StaticMount } from "./transport/static-files.js";
 import { WebSocketEndpoint } from "./transport/ws.js";
 
@@ -23,12 +26,33 @@ export interface RunningServer {
   port: number;
   /** http(s)://host:port for clients on this machine. */
   url: string;
+  /**
+   * Graceful shutdown: readiness NOT_SERVING and new sessions refused at once, GOAWAY to HTTP/2
+   * peers, no new connections; running utterances may finish for up to `drainMs` (default
+   * `drainSeconds`); then the remaining sessions end with "going away" (WebSocket 1001, gRPC
+   * UNAVAILABLE) and the server closes.
+   */
+  drain(drainMs?: number): Promise<void>;
+  /** Shuts down without waiting for utterances (a drain of 0). */
   close(): Promise<void>;
 }
+
+/** After the drain, how long requests still running (and the closing handshakes) may take, ms. */
+const CLOSE_GRACE_MS = 1000;
+/** How often the drain checks for utterances still running, ms. */
+const DRAIN_POLL_MS = 50;
 
 export interface StartOptions extends ServerOptions {
   logger?: Logger;
   staticMounts?: StaticMount[];
+}
+
+/** While draining, HTTP/1.1 connections close after their current response (each still sees readiness go). */
+function withDrain(app: LipSyncApp, handler: ReturnType<typeof connectNodeAdapter>): ReturnType<typeof connectNodeAdapter> {
+  return (req, res) => {
+    if (app.isDraining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+    handler(req, res);
+  };
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -38,17 +62,21 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const app = new LipSyncApp(config, logger);
   await app.start();
 
-  const ws = new WebSocketEndpoint(app);
-  const handler = withOriginPolicy(connectNodeAdapter({
+  const access = new Access({
+    authTokens: config.authTokens, adminTokens: config.adminTokens, jwtPublicKey: config.jwtPublicKey, rateLimit: config.rateLimit, rateBurst: config.rateBurst,
+  });
+  const ws = new WebSocketEndpoint(app, access);
+  const handler = withOriginPolicy(withDrain(app, withRequestContext(connectNodeAdapter({
     routes: (router) => {
       lipSyncRoutes(app)(router);
       reflectionRoutes(router, [LipSyncService, health.Health]);
     },
-    interceptors: [rpcMetrics(app.stats)],
+    interceptors: [rpcMetrics(app.stats), access.interceptor(logger)],
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
-    fallback: httpRoutes(app, staticMounts),
-  }), config.allowOrigins);
+    contextValues: requestContextValues,
+    fallback: httpRoutes(app, staticMounts, access),
+  }))), config.allowOrigins);
   const server = createOnePortServer(handler, (req, socket, head) => {
     const path = requestUrl(req.url)?.pathname;
     const origin = checkOrigin(req.headers, config.allowOrigins);
@@ -56,31 +84,52 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // Before the handshake: browsers report a failed connection (close 1006), other clients see the 403.
       socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n\r\n${refusalText(origin.origin)}`);
     } else if (path === "/ws") {
-      ws.handleUpgrade(req, socket, head);
+      let caller: Principal | LipSyncError;
+      try {
+        caller = access.authenticate(wsToken(req.url, req.headers), req.socket.remoteAddress ?? "");
+      } catch (err) {
+        caller = asLipSyncError(err);
+      }
+      ws.handleUpgrade(req, socket, head, caller);
     } else {
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
     }
-  }, config.tls, config.http2KeepaliveSeconds * 1000);
+  }, config.tls, {
+    maxConcurrentStreams: config.maxConcurrentStreams,
+    // Room for a whole message at the limit in flight on a connection, and Node's own 10 MB.
+    maxSessionMemoryMb: Math.ceil((2 * config.maxMessageBytes) / 2 ** 20) + 10,
+    resets: { burst: config.streamResetBurst, rate: config.streamResetRate },
+  });
   const port = await server.listen(config.port, config.host);
   const scheme = config.tls ? "https" : "http";
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   logger.info({ port, tls: Boolean(config.tls), avatars: app.registry.loadedAvatars().map((a) => a.name), device: config.device, memory: config.memory }, "server listening");
 
   let closing: Promise<void> | undefined;
+  const drain = (drainMs: number): Promise<void> => {
+    closing ??= (async () => {
+      const started = performance.now();
+      logger.info({ drainMs, sessions: app.sessionCount, speaking: app.utterancesInProgress }, "server draining");
+      app.startDraining();
+      server.stopAccepting();
+      while (app.utterancesInProgress > 0 && performance.now() - started < drainMs) {
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+      }
+      logger.info({ ms: Math.round(performance.now() - started), cut: app.utterancesInProgress, sessions: app.sessionCount }, "server shutting down");
+      // Sockets first, so that WebSocket clients see 1001 (going away) rather than their session's error.
+      ws.close();
+      app.closeAllSessions(new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: ADMISSION_RETRY_MS }));
+      await server.close(CLOSE_GRACE_MS);
+      await app.close();
+    })();
+    return closing;
+  };
   return {
     app,
     config,
     port,
     url: `${scheme}://${host}:${port}`,
-    close() {
-      closing ??= (async () => {
-        logger.info({}, "server shutting down");
-        app.closeAllSessions(new LipSyncError("unavailable", "server is shutting down"));
-        ws.close();
-        await server.close(config.shutdownGraceSeconds * 1000);
-        await app.close();
-      })();
-      return closing;
-    },
+    drain: (drainMs = config.drainSeconds * 1000) => drain(drainMs),
+    close: () => drain(0),
   };
 }

@@ -6,6 +6,7 @@
 import { DEFAULT_MEL, defaultMelTiming, SAMPLES_PER_FRAME } from "../src/audio/constants.js";
 import type { Avatar } from "../src/avatar/avatar.js";
 import { Batcher } from "../src/engine/batcher.js";
+import { LocalComposer } from "../src/engine/compose.js";
 import type { ImageContract } from "../src/engine/contract.js";
 import { pasteMask } from "../src/engine/image-ops.js";
 
@@ -56,6 +57,8 @@ export function stubAvatar(options: { runMs?: number; maxBatch?: number } = {}):
     silenceFeature: new Float32Array(4),
     sourceJpegs: Array.from({ length: frameCount }, () => new Uint8Array(8)),
     frame: async () => frame,
+    frameRef: async () => ({ image: frame }),
+    composer: new LocalComposer(),
     input: async () => new Float32Array(6 * size * size),
     rect: () => rect,
     mask: () => mask,

@@ -52,6 +52,7 @@ export class LipSyncPlayer extends LitElement {
   static override properties = {
     server: { type: String },
     avatar: { type: String },
+    token: { type: String },
     stats: { type: Boolean, reflect: true },
     status: { state: true },
     perf: { state: true },
@@ -63,6 +64,8 @@ export class LipSyncPlayer extends LitElement {
   server = "";
   /** Avatar name. */
   avatar = "demo";
+  /** Bearer token, for a server started with --auth-token or --jwt-public-key. */
+  token = "";
   /** Show the performance overlay. */
   stats = false;
   protected status = "starting";
@@ -108,7 +111,7 @@ export class LipSyncPlayer extends LitElement {
   }
 
   protected override updated(changed: PropertyValues): void {
-    if (changed.has("server") || changed.has("avatar")) void this.loadAvatar();
+    if (changed.has("server") || changed.has("avatar") || changed.has("token")) void this.loadAvatar();
   }
 
   override render() {
@@ -224,7 +227,7 @@ export class LipSyncPlayer extends LitElement {
     this.socket = undefined;
     this.sessionRate = undefined;
     try {
-      this.client = createLipSyncClient({ baseUrl: this.baseUrl() });
+      this.client = createLipSyncClient({ baseUrl: this.baseUrl(), ...(this.token ? { token: this.token } : {}) });
       const info = await this.client.getAvatar(this.avatar);
       const count = info.avatar?.frameCount ?? 0;
       this.lookaheadFrames = info.avatar?.model?.lookaheadFrames ?? 2;
@@ -285,7 +288,7 @@ export class LipSyncPlayer extends LitElement {
     this.socket?.close();
     this.sessionRate = rate;
     this.connecting = (async () => {
-      const socket = await LipSyncSocket.connect({ url: socketUrl(this.baseUrl()) });
+      const socket = await LipSyncSocket.connect({ url: socketUrl(this.baseUrl()), ...(this.token ? { token: this.token } : {}) });
       socket.onEvent((e) => this.onEvent(e));
       socket.onClose((e) => {
         if (this.socket !== socket) return;

@@ -17,6 +17,8 @@ export interface LipSyncPlayerProps extends DetailedHTMLProps<HTMLAttributes<Lip
   server?: string;
   /** Avatar name. */
   avatar?: string;
+  /** Bearer token, for a server started with --auth-token or --jwt-public-key. */
+  token?: string;
   /** Show the performance overlay. */
   stats?: boolean;
   onready?: (e: CustomEvent<{ avatar: string; frames: number }>) => void;

@@ -12,7 +12,7 @@ import type { LipSyncPlayer } from "@lipsync/web-component";
 
 declare module "vue" {
   interface GlobalComponents {
-    "lip-sync-player": DefineComponent<{ server?: string; avatar?: string; stats?: boolean }, {}, {}, {}, Pick<LipSyncPlayer, "speak" | "pushAudio" | "end" | "clear" | "startMicrophone" | "stopMicrophone">>;
+    "lip-sync-player": DefineComponent<{ server?: string; avatar?: string; token?: string; stats?: boolean }, {}, {}, {}, Pick<LipSyncPlayer, "speak" | "pushAudio" | "end" | "clear" | "startMicrophone" | "stopMicrophone">>;
   }
 }
 

@@ -12,6 +12,7 @@ import { layWindow, SILENCE, windowLength, windowSlots } from "../audio/frontend
 import type { ImageContract } from "../engine/contract.js";
 import { cropToPlanar, modelInputBytes, pasteMask, type PasteMask, type Rect, type RgbImage } from "../engine/image-ops.js";
 import type { ImageInput, LipSyncModel } from "../engine/model.js";
+import { LocalComposer, type Composer, type FrameRef, type FrameStore } from "../engine/compose.js";
 import type { RenderSource } from "../engine/renderer.js";
 import { PromiseLru } from "./lru.js";
 import type { Manifest } from "./manifest.js";
@@ -29,7 +30,8 @@ export class Avatar implements RenderSource {
   ownFeatures: Float32Array[] | undefined;
   readonly loadedAt = Date.now();
   private readonly masks = new Map<string, PasteMask>();
-  private readonly preloaded: { frames: RgbImage[]; inputs: InputStore } | undefined;
+  private readonly preloaded: { frames: FrameStore; inputs: InputStore } | undefined;
+  readonly composer: Composer;
   private readonly frameCache: PromiseLru<RgbImage>;
   private readonly inputCache: PromiseLru<Uint8Array>;
 
@@ -40,9 +42,11 @@ export class Avatar implements RenderSource {
     memory: MemoryMode;
     sourceJpegs: Uint8Array[];
     silenceFeature: Float32Array | undefined;
-    preloaded?: { frames: RgbImage[]; inputs: InputStore };
+    preloaded?: { frames: FrameStore; inputs: InputStore };
     cacheFrames: number;
+    composer?: Composer;
   }) {
+    this.composer = args.composer ?? new LocalComposer();
     this.name = args.name;
     this.manifest = args.manifest;
     this.model = args.model;
@@ -86,8 +90,15 @@ export class Avatar implements RenderSource {
 
   async frame(index: number): Promise<RgbImage> {
     this.checkIndex(index);
-    if (this.preloaded) return this.preloaded.frames[index]!;
+    if (this.preloaded) return this.preloaded.frames.frame(index);
     return this.frameCache.get(index, () => decodeSource(this, index));
+  }
+
+  /** Preload: the frame's place in the shared frame store. Lazy: the decoded frame. */
+  async frameRef(index: number): Promise<FrameRef> {
+    this.checkIndex(index);
+    if (this.preloaded) return { store: this.preloaded.frames, index };
+    return { image: await this.frame(index) };
   }
 
   /** Preload: the frame's slot of the store the inference worker shares. Lazy: its bytes. */
@@ -119,6 +130,7 @@ export class Avatar implements RenderSource {
   }
 
   async close(): Promise<void> {
+    if (this.preloaded && "unregister" in this.composer) (this.composer as { unregister(s: FrameStore): void }).unregister(this.preloaded.frames);
     await this.model.close();
   }
 }

@@ -16,6 +16,7 @@ import type { Logger } from "../logger.js";
 import { decodeImage } from "../engine/jpeg.js";
 import { LipSyncModel } from "../engine/model.js";
 import { Avatar, buildInput, decodeSource, InputStore } from "./avatar.js";
+import { FrameStore, type Composer } from "../engine/compose.js";
 import { frameFile, parseManifest, type Manifest } from "./manifest.js";
 
 async function readPackageFile(dir: string, rel: string, name: string, role: string): Promise<Buffer> {
@@ -85,7 +86,7 @@ async function ownFeatures(dir: string, manifest: Manifest, model: LipSyncModel)
   return Promise.all(inputs.map((input) => model.encode(input).then((f) => Float32Array.from(f.value))));
 }
 
-export async function loadAvatar(dir: string, name: string, config: ServerConfig, logger: Logger): Promise<Avatar> {
+export async function loadAvatar(dir: string, name: string, config: ServerConfig, logger: Logger, composer?: Composer): Promise<Avatar> {
   const started = performance.now();
   const manifest = await readManifest(dir, name);
   const sourceJpegs = await Promise.all(
@@ -96,7 +97,10 @@ export async function loadAvatar(dir: string, name: string, config: ServerConfig
   const model = await LipSyncModel.load(
     { unet: path.join(dir, contract.unet.file), encoder: contract.encoder ? path.join(dir, contract.encoder.file) : undefined },
     contract,
-    { device: config.device, threads: config.inferenceThreads, maxBatch: config.maxBatch, maxBatchWaitMs: config.maxBatchWaitMs },
+    {
+      device: config.device, threads: config.inferenceThreads, maxBatch: config.maxBatch, maxBatchWaitMs: config.maxBatchWaitMs, buckets: config.batchBuckets,
+      encoderMaxBatch: config.encoderMaxBatch,
+    },
     logger,
   ).catch((err) => {
     throw err instanceof LipSyncError ? new LipSyncError(err.code, `avatar "${name}": ${err.message}`) : err;
@@ -107,7 +111,7 @@ export async function loadAvatar(dir: string, name: string, config: ServerConfig
     const preloaded = config.memory === "preload" ? await preload(manifest, name, sourceJpegs) : undefined;
     if (preloaded) model.attachInputs(preloaded.inputs.buffer);
     const avatar = new Avatar({ name, manifest, model, memory: config.memory, sourceJpegs, silenceFeature, cacheFrames: config.lazyCacheFrames,
-      ...(preloaded ? { preloaded } : {}) });
+      ...(preloaded ? { preloaded } : {}), ...(composer ? { composer } : {}) });
     // Decoding frame 0 checks the stated frame size in lazy mode too.
     await decodeSource(avatar, 0);
     avatar.ownFeatures = await ownFeatures(dir, manifest, model);
@@ -120,18 +124,19 @@ export async function loadAvatar(dir: string, name: string, config: ServerConfig
   }
 }
 
+/** Every frame decoded into a store the compose workers share, and its model input into another. */
 async function preload(manifest: Manifest, name: string, jpegs: Uint8Array[]) {
-  const frames = [];
+  const frames = new FrameStore(jpegs.length, manifest.width, manifest.height);
   for (let i = 0; i < jpegs.length; i++) {
     const image = await decodeImage(jpegs[i]!);
     if (image.width !== manifest.width || image.height !== manifest.height) {
       throw new LipSyncError("failed_precondition",
         `avatar "${name}": frame ${i} is ${image.width}x${image.height}, manifest fields "width"/"height" say ${manifest.width}x${manifest.height}`);
     }
-    frames.push(image);
+    frames.frame(i).data.set(image.data);
   }
   const size = manifest.model.image.size;
-  const inputs = new InputStore(frames.length, 6 * size * size);
-  frames.forEach((f, i) => buildInput(manifest, i, f, inputs.get(i)));
+  const inputs = new InputStore(frames.count, 6 * size * size);
+  for (let i = 0; i < jpegs.length; i++) buildInput(manifest, i, frames.frame(i), inputs.get(i));
   return { frames, inputs };
 }

@@ -10,6 +10,7 @@ import type { ServerConfig } from "../config.js";
 import { LipSyncError, asLipSyncError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Avatar } from "./avatar.js";
+import type { Composer } from "../engine/compose.js";
 import { loadAvatar, readManifest } from "./loader.js";
 import type { Manifest } from "./manifest.js";
 
@@ -37,7 +38,13 @@ export class AvatarRegistry {
    * `afterLoad` runs on every freshly loaded avatar before it is handed out (the app measures
    * its capacity there); if it throws, the load fails and the avatar is closed.
    */
-  constructor(private readonly config: ServerConfig, private readonly logger: Logger, private readonly afterLoad?: (avatar: Avatar) => Promise<void>) {}
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly logger: Logger,
+    private readonly afterLoad?: (avatar: Avatar) => Promise<void>,
+    /** Where avatars composite and encode their frames (default: on the calling thread). */
+    private readonly composer?: Composer,
+  ) {}
 
   /** The package directory of `name`, or NOT_FOUND. */
   locate(name: string): string {
@@ -94,7 +101,7 @@ export class AvatarRegistry {
     } catch (err) {
       return Promise.reject(err);
     }
-    const job = loadAvatar(dir, name, this.config, this.logger)
+    const job = loadAvatar(dir, name, this.config, this.logger, this.composer)
       .then(async (avatar) => {
         if (this.afterLoad) {
           try {

@@ -5,7 +5,9 @@
  */
 import { createRequire } from "node:module";
 import { LipSyncError } from "../errors.js";
+import { avatarBuild } from "./avatar-build.js";
 import { avatarImport } from "./avatar-import.js";
+import { avatarTrain } from "./avatar-train.js";
 import { bench } from "./bench.js";
 import { doctor } from "./doctor.js";
 import { gpuInstall } from "./gpu.js";
@@ -14,7 +16,7 @@ import { render } from "./render.js";
 import { serve } from "./serve.js";
 
 /** Every command, in the order `lipsync --help` lists them. */
-export const COMMANDS: Command[] = [serve, render, bench, avatarImport, doctor, gpuInstall];
+export const COMMANDS: Command[] = [serve, render, bench, avatarBuild, avatarTrain, avatarImport, doctor, gpuInstall];
 
 /** The package's version: package.json sits one folder up from dist/, two from src/cli/. */
 function version(): string {

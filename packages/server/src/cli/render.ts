@@ -4,7 +4,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { LipSyncApp } from "../app.js";
-import { resolveConfig } from "../config.js";
+import { DEFAULTS, resolveConfig } from "../config.js";
+import { ClipFeeder } from "../session/clip-feeder.js";
 import { createLogger } from "../logger.js";
 import { checkAvatarFolders, checkReadableFile, checkWritableFolder, decodeAudioFile, requireFfmpeg } from "./checks.js";
 import { intOption, stringOption, UsageError, type Command } from "./options.js";
@@ -27,7 +28,7 @@ export const render: Command = {
     { name: "avatar", short: "a", value: "NAME", description: "avatar to render (required)" },
     { name: "audio", short: "i", value: "FILE", description: "speech to lip-sync: any audio ffmpeg reads (WAV, MP3, OGG, FLAC, M4A...) (required)" },
     { name: "out", short: "o", value: "FILE", description: "MP4 to write (required)" },
-    { name: "quality", value: "Q", default: "90", description: "JPEG quality of the frames before video encoding, 1..100" },
+    { name: "quality", value: "Q", default: String(DEFAULTS.renderJpegQuality), description: "JPEG quality of the frames before video encoding, 1..100" },
     ...AVATAR_OPTIONS,
   ],
   async run(values) {
@@ -35,7 +36,7 @@ export const render: Command = {
     const audioFile = stringOption(values, "audio");
     const out = stringOption(values, "out");
     if (!avatarName || !audioFile || !out) throw new UsageError("render needs --avatar, --audio and --out");
-    const quality = intOption(values, "quality", 1, 100) ?? 90;
+    const quality = intOption(values, "quality", 1, 100) ?? DEFAULTS.renderJpegQuality;
     const options = serverOptions(values);
     // Everything that can be wrong with the request is checked before the model loads.
     requireFfmpeg();
@@ -49,21 +50,13 @@ export const render: Command = {
     const dir = mkdtempSync(path.join(os.tmpdir(), "lipsync-render-"));
     const started = performance.now();
     try {
-      const piece = Math.floor(wav.sampleRate / 5);
-      let offset = 0;
-      const feed = () => {
-        while (offset < wav.samples.length && runner.session.queuedSamples < 32000) {
-          runner.pushAudio(wav.samples.subarray(offset, offset + piece));
-          offset += piece;
-        }
-        if (offset >= wav.samples.length) runner.end();
-      };
-      feed();
+      const feeder = new ClipFeeder(runner, wav.samples, wav.sampleRate, DEFAULTS.clipFeedAheadSeconds);
+      feeder.feed();
       let n = 0;
       for await (const o of runner) {
         if (o.type === "frame") writeFileSync(path.join(dir, `${String(n++).padStart(6, "0")}.jpg`), o.frame.image);
         if (o.type === "speech-ended") break;
-        feed();
+        feeder.feed();
       }
       const renderMs = performance.now() - started;
       // Written beside the target and renamed at the end: never a half-written MP4 under its name.

@@ -12,6 +12,9 @@ export const AVATAR_OPTIONS: OptionSpec[] = [
   { name: "threads", value: "N", default: String(DEFAULTS.inferenceThreads), description: "ONNX Runtime intra-op threads per model" },
   { name: "max-batch", value: "N", default: String(DEFAULTS.maxBatch), description: "most frames in one model run" },
   { name: "batch-wait-ms", value: "MS", default: String(DEFAULTS.maxBatchWaitMs), description: "longest a frame waits for others to fill a batch" },
+  { name: "batch-buckets", value: "MODE", default: "auto (pow2 on cuda, any on cpu)", description: "pow2: pad batches to powers of two, each warmed up at load; any: run every batch size as it is" },
+  { name: "compose-workers", value: "N", default: `${DEFAULTS.composeWorkers} (a quarter of the cores from 4 up)`, description: "worker threads that composite and JPEG-encode frames; 0: on the main thread" },
+  { name: "audio-workers", value: "N", default: `${DEFAULTS.audioWorkers} (a quarter of the cores from 4 up)`, description: "worker threads for live sessions' resampling and mel features; 0: on the main thread" },
   { name: "log-level", value: "LEVEL", default: `${DEFAULTS.logLevel} ($LOG_LEVEL)`, description: "fatal, error, warn, info, debug or trace" },
 ];
 
@@ -33,7 +36,10 @@ export function serverOptions(values: Values): ServerOptions {
     device,
     maxBatch: intOption(values, "max-batch", 1, 1024),
     maxBatchWaitMs: intOption(values, "batch-wait-ms", 0, 1000),
+    batchBuckets: choiceOption(values, "batch-buckets", ["auto", "pow2", "any"] as const),
     inferenceThreads: intOption(values, "threads", 1, 256),
+    composeWorkers: intOption(values, "compose-workers", 0, 64),
+    audioWorkers: intOption(values, "audio-workers", 0, 64),
     logLevel: stringOption(values, "log-level") ?? process.env.LOG_LEVEL,
   };
   const cert = stringOption(values, "tls-cert");

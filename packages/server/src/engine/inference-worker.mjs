@@ -8,7 +8,8 @@
 // Messages in:  { type: "init", files: { name: path }, device, threads, unet?: { image, audio, output, valueRange } }
 //               { type: "run", id, model, feeds: { name: { data, dims } }, output }
 //               { type: "inputs", store: SharedArrayBuffer }   the avatar's cached inputs, one slot per frame
-//               { type: "unet", id, n, slots: Int32Array, bytes: (Uint8Array | undefined)[], audio: Float32Array }
+//               { type: "unet", id, n, items, slots: Int32Array, bytes: (Uint8Array | undefined)[], audio: Float32Array }
+//               (answered with { type: "result", id, parts }: one buffer per real item, padding rows left out)
 // Messages out: { type: "ready", provider, fallbackReason?, names: { model: { inputs, outputs, shapes } } }
 //               (shapes: name -> dims as the file declares them, symbolic axes as strings)
 //               { type: "result", id, data, dims } | { type: "error", id?, message }
@@ -109,8 +110,11 @@ parentPort.on("message", async (msg) => {
         [audio.name]: new ort.Tensor("float32", msg.audio, [msg.n, ...audio.dims]),
       };
       const out = (await sessions.get("unet").run(feeds))[output];
-      const result = new Float32Array(out.data);
-      parentPort.postMessage({ type: "result", id: msg.id, data: result, dims: out.dims }, [result.buffer]);
+      // One buffer per frame, copied here off the main thread, so each can be handed on (to a
+      // compose worker) by transfer alone.
+      const len = out.data.length / msg.n;
+      const parts = Array.from({ length: msg.items }, (_, i) => out.data.slice(i * len, (i + 1) * len));
+      parentPort.postMessage({ type: "result", id: msg.id, parts }, parts.map((p) => p.buffer));
     } catch (err) {
       parentPort.postMessage({ type: "error", id: msg.id, message: String(err && err.message ? err.message : err) });
     }

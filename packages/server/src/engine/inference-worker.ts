@@ -23,13 +23,15 @@ export interface UnetSpec {
 /** One UNet batch: row i reads input slot slots[i] of the shared store, or bytes[i]; audio rows laid flat. */
 export interface UnetBatch {
   n: number;
+  /** Rows that are real frames (the first `items`); the rest pad the batch to its bucket. */
+  items: number;
   slots: Int32Array;
   bytes: (Uint8Array | undefined)[];
   audio: Float32Array;
 }
 
 interface Pending {
-  resolve: (data: Float32Array) => void;
+  resolve: (data: Float32Array & Float32Array[]) => void;
   reject: (err: Error) => void;
 }
 
@@ -60,12 +62,12 @@ export class InferenceWorker {
 
   private constructor(worker: Worker) {
     this.worker = worker;
-    worker.on("message", (msg: { type: string; id?: number; data?: Float32Array; message?: string }) => {
+    worker.on("message", (msg: { type: string; id?: number; data?: Float32Array; parts?: Float32Array[]; message?: string }) => {
       if (msg.id === undefined) return;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (msg.type === "result") p.resolve(msg.data!);
+      if (msg.type === "result") p.resolve((msg.parts ?? msg.data) as Float32Array & Float32Array[]);
       else p.reject(new LipSyncError("internal", `inference failed: ${ortMessage(msg.message)}`, { cause: new Error(msg.message) }));
     });
     worker.on("error", (err) => this.failAll(err));
@@ -106,8 +108,8 @@ export class InferenceWorker {
     if (!this.closed) this.worker.postMessage({ type: "inputs", store });
   }
 
-  /** A UNet batch assembled in the worker; only the audio rows' buffer is handed over. */
-  runUnet(batch: UnetBatch): Promise<Float32Array> {
+  /** A UNet batch assembled in the worker; only the audio rows' buffer is handed over. One output buffer per item. */
+  runUnet(batch: UnetBatch): Promise<Float32Array[]> {
     if (this.closed) return Promise.reject(new LipSyncError("unavailable", "model is closed"));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { maxAbsDiff, MODELS_DIR, readTensor, referenceIndex } from "../../test/reference.js";
 import { readManifest } from "../avatar/loader.js";
 import { silentLogger } from "../logger.js";
-import { LipSyncModel } from "./model.js";
+import { batchBuckets, LipSyncModel } from "./model.js";
 import { DEFAULT_MEL } from "../audio/constants.js";
 import { FrameWindows } from "../audio/frame-windows.js";
 import { melSpectrogram } from "../audio/mel.js";
@@ -82,5 +82,36 @@ describe("ONNX model through onnxruntime-node", () => {
     const batched = results[results.length - 1]!;
     expect(batched.timing.batchSize).toBeGreaterThan(1);
     expect(maxAbsDiff(alone, batched.value)).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+describe("batch buckets", () => {
+  it("are powers of two up to the cap on CUDA, any size on the CPU, the fixed batch when there is one", () => {
+    expect(batchBuckets("cuda", 32, undefined)).toEqual([1, 2, 4, 8, 16, 32]);
+    expect(batchBuckets("cuda", 12, undefined)).toEqual([1, 2, 4, 8, 12]);
+    expect(batchBuckets("cpu", 8, undefined)).toBeUndefined();
+    expect(batchBuckets("cpu", 8, undefined, "pow2")).toEqual([1, 2, 4, 8]);
+    expect(batchBuckets("cuda", 8, undefined, "any")).toBeUndefined();
+    expect(batchBuckets("cuda", 8, 1)).toEqual([1]);
+  });
+
+  it("are each run once at load, and batches are padded to them", async () => {
+    const dir = path.join(MODELS_DIR, "demo");
+    const m = await readManifest(dir, "demo");
+    const padded = await LipSyncModel.load({ unet: path.join(dir, m.model.unet.file), encoder: path.join(dir, m.model.encoder!.file) }, m.model,
+      { device: "cpu", threads: 2, maxBatch: 8, maxBatchWaitMs: 20, buckets: "pow2" }, silentLogger());
+    try {
+      expect(padded.unetBuckets).toEqual([1, 2, 4, 8]);
+      expect(padded.warmupMs).toBeGreaterThan(0);
+      const ran = [...padded.runs];
+      expect(ran.filter((r) => r.model === "unet").map((r) => r.rows)).toEqual(expect.arrayContaining([1, 2, 4, 8]));
+      // Three frames submitted together run as one padded batch of four.
+      const image = { bytes: new Uint8Array(6 * 128 * 128) };
+      const results = await Promise.all([0, 1, 2].map(() => padded.generate(image, new Float32Array(8 * 64))));
+      expect(results.map((r) => r.timing.batchSize)).toEqual([3, 3, 3]);
+      expect(padded.runs.at(-1)).toEqual({ model: "unet", rows: 4 });
+    } finally {
+      await padded.close();
+    }
   });
 });

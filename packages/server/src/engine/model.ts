@@ -29,11 +29,32 @@ export interface ModelOptions {
   threads: number;
   maxBatch: number;
   maxBatchWaitMs: number;
+  /** See ServerConfig.batchBuckets (default "auto"). */
+  buckets?: "auto" | "pow2" | "any";
+  /** Most inputs in one audio-encoder run (default: 16, or maxBatch if larger). */
+  encoderMaxBatch?: number;
 }
 
 export interface Timed<T> {
   value: T;
   timing: BatchTiming;
+}
+
+/**
+ * Batch sizes a model runs at. On CUDA, ONNX Runtime searches cuDNN's convolution algorithms the
+ * first time it sees an input shape (exhaustively: the Node binding cannot change the search
+ * mode), costing up to seconds: so batches run only at powers of two up to the largest, padded,
+ * and each is run once at load. On the CPU a run costs in proportion to its rows and a new shape
+ * costs next to nothing, so any size runs as it is (no buckets, no padding).
+ * A fixed batch (the original SyncTalk_2D export) is its only bucket.
+ */
+export function batchBuckets(device: Device, maxBatch: number, fixed: number | undefined, mode: "auto" | "pow2" | "any" = "auto"): number[] | undefined {
+  if (fixed !== undefined) return [fixed];
+  if (mode === "any" || (mode === "auto" && device !== "cuda")) return undefined;
+  const out: number[] = [];
+  for (let b = 1; b < maxBatch; b *= 2) out.push(b);
+  out.push(maxBatch);
+  return out;
 }
 
 /**
@@ -80,15 +101,32 @@ export class LipSyncModel {
   private readonly encoderWorker: InferenceWorker | undefined;
   private readonly unetBatcher: Batcher<{ image: ImageInput; audio: Float32Array }, Float32Array>;
   private readonly encoderBatcher: Batcher<Float32Array, Float32Array> | undefined;
+  /** Batch sizes each model runs at (undefined: any size up to the cap), as warmed up at load. */
+  readonly unetBuckets: number[] | undefined;
+  readonly encoderBuckets: number[] | undefined;
+  /** Session options given to ONNX Runtime, for GetAvatar. */
+  readonly runtimeOptions: Record<string, string>;
+  /** Time the warm-up of every bucket took at load, ms. */
+  warmupMs = 0;
+  /** The last runs (model and rows, padding included), for tests and diagnostics. */
+  readonly runs: { model: "unet" | "encoder"; rows: number }[] = [];
 
   private constructor(shape: ModelShape, unetWorker: InferenceWorker, encoderWorker: InferenceWorker | undefined, provider: Device, options: ModelOptions) {
     this.shape = shape;
     this.unetWorker = unetWorker;
     this.encoderWorker = encoderWorker;
     this.provider = provider;
-    this.unetBatcher = new Batcher((items, size) => this.runUnet(items, size), { maxBatch: Math.min(options.maxBatch, shape.unetBatch ?? Infinity), maxWaitMs: options.maxBatchWaitMs });
+    const unetMax = Math.min(options.maxBatch, shape.unetBatch ?? Infinity);
+    const encoderMax = Math.min(Math.max(options.maxBatch, options.encoderMaxBatch ?? 16), shape.encoderBatch ?? Infinity);
+    this.unetBuckets = batchBuckets(provider, unetMax, shape.unetBatch, options.buckets);
+    this.encoderBuckets = encoderWorker ? batchBuckets(provider, encoderMax, shape.encoderBatch, options.buckets) : undefined;
+    this.runtimeOptions = {
+      execution_provider: provider, intra_op_num_threads: String(provider === "cuda" ? 1 : options.threads), graph_optimization_level: "all",
+      ...(provider === "cuda" ? { device_id: "0", cudnn_conv_algo_search: "EXHAUSTIVE (binding default; hence the warm-up)" } : {}),
+    };
+    this.unetBatcher = new Batcher((items, size) => this.runUnet(items, size), { maxBatch: unetMax, maxWaitMs: options.maxBatchWaitMs, ...(this.unetBuckets ? { buckets: this.unetBuckets } : {}) });
     this.encoderBatcher = encoderWorker
-      ? new Batcher((items, size) => this.runEncoder(items, size), { maxBatch: Math.min(Math.max(options.maxBatch, 16), shape.encoderBatch ?? Infinity), maxWaitMs: options.maxBatchWaitMs })
+      ? new Batcher((items, size) => this.runEncoder(items, size), { maxBatch: encoderMax, maxWaitMs: options.maxBatchWaitMs, ...(this.encoderBuckets ? { buckets: this.encoderBuckets } : {}) })
       : undefined;
   }
 
@@ -146,7 +184,25 @@ export class LipSyncModel {
       const fields = stage === "UNet model" ? `"${contract.unet.image.field}", "${contract.unet.audio.field}"` : `"${contract.encoder!.input.field}", "${contract.encoder!.output.field}"`;
       throw new LipSyncError("failed_precondition", `${stage} does not run with the shapes of manifest fields ${fields}: ${cause}`, { cause: err });
     }
+    try {
+      await model.warmUp();
+    } catch (err) {
+      await model.close();
+      throw new LipSyncError("failed_precondition", `the model fails at batch sizes up to ${options.maxBatch}: ${ortMessage((err as Error).message)} (try a smaller --max-batch)`, { cause: err });
+    }
+    if (model.unetBuckets) logger.info({ buckets: model.unetBuckets, encoderBuckets: model.encoderBuckets, ms: Math.round(model.warmupMs) }, "model warmed up");
     return model;
+  }
+
+  /**
+   * Runs every bucket of both models once, so that no live batch meets a shape the engine has
+   * not seen (on CUDA the first run of a shape pays for the convolution algorithm search).
+   */
+  private async warmUp(): Promise<void> {
+    const started = performance.now();
+    for (const size of this.unetBuckets ?? []) await this.runUnet([], size);
+    for (const size of this.encoderBuckets ?? []) await this.runEncoder([], size);
+    this.warmupMs = performance.now() - started;
   }
 
   /** The encoder's feature of one frame's encoder input (flat, per-item layout of the contract). */
@@ -170,6 +226,11 @@ export class LipSyncModel {
     return { value: output, timing };
   }
 
+  private record(model: "unet" | "encoder", rows: number): void {
+    this.runs.push({ model, rows });
+    if (this.runs.length > 64) this.runs.shift();
+  }
+
   /** Mean frames per UNet run so far. */
   get meanBatchSize(): number {
     return this.unetBatcher.batches ? this.unetBatcher.items / this.unetBatcher.batches : 0;
@@ -183,7 +244,7 @@ export class LipSyncModel {
 
   /** One UNet run of `size` >= items.length rows (a bucket or the fixed batch); rows no item fills stay zero. */
   private async runUnet(items: { image: ImageInput; audio: Float32Array }[], size: number): Promise<Float32Array[]> {
-    const { audio: audioSpec, output } = this.shape.unet;
+    const { audio: audioSpec } = this.shape.unet;
     const n = this.shape.unetBatch ?? Math.max(size, items.length);
     const audioLen = count(audioSpec.dims);
     // The worker assembles the image tensor from the input store (or the bytes given); only the
@@ -196,10 +257,10 @@ export class LipSyncModel {
       else bytes[i] = item.image.bytes;
       audio.set(item.audio, i * audioLen);
     });
-    const out = await this.unetWorker.runUnet({ n, slots, bytes, audio });
-    const outLen = count(output.dims);
-    return items.map((_, i) => out.subarray(i * outLen, (i + 1) * outLen));
+    this.record("unet", n);
+    return this.unetWorker.runUnet({ n, items: items.length, slots, bytes, audio });
   }
+
 
   private async runEncoder(items: Float32Array[], size: number): Promise<Float32Array[]> {
     const { input, output } = this.shape.encoder!;
@@ -207,6 +268,7 @@ export class LipSyncModel {
     const len = count(input.dims);
     const data = new Float32Array(n * len);
     items.forEach((item, i) => data.set(item, i * len));
+    this.record("encoder", n);
     const out = await this.encoderWorker!.run("encoder", { [input.name]: { data, dims: [n, ...input.dims] } }, output.name);
     const outLen = count(output.dims);
     return items.map((_, i) => out.subarray(i * outLen, (i + 1) * outLen));

@@ -3,15 +3,19 @@
  * -> batched UNet -> composite into the source frame -> encode. Knows nothing of avatars,
  * sessions or transports: a `RenderSource` supplies the pixels and the model.
  */
-import { encodeJpeg } from "./jpeg.js";
-import { composite, compositePatch, type OutputGeometry, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
 import type { SubmitOptions } from "./batcher.js";
+import type { Composer, FrameRef, ImageEncoding } from "./compose.js";
+import type { OutputGeometry, PasteMask, Rect } from "./image-ops.js";
 import type { ImageInput, LipSyncModel } from "./model.js";
+
+export type { ImageEncoding };
 
 export interface RenderSource {
   readonly model: LipSyncModel;
-  /** The decoded source frame. */
-  frame(index: number): Promise<RgbImage>;
+  /** Where compositing and encoding run (this thread or a worker pool). */
+  readonly composer: Composer;
+  /** The source frame, where the composer can read it. */
+  frameRef(index: number): Promise<FrameRef>;
   /** The 6-channel model input of the source frame (cached; see ImageInput). */
   input(index: number): Promise<ImageInput>;
   /** The model crop of the frame, in frame pixels. */
@@ -21,8 +25,6 @@ export interface RenderSource {
   /** The model output's geometry, channel order and value range. */
   readonly output: OutputGeometry;
 }
-
-export type ImageEncoding = "jpeg" | "rgb";
 
 export interface StageTimings {
   prepareMs: number;
@@ -63,30 +65,31 @@ export interface RenderRequest {
 
 export async function renderFrame(source: RenderSource, req: RenderRequest): Promise<RenderedFrame> {
   const t0 = req.startedAt ?? performance.now();
-  const [input, frame] = await Promise.all([source.input(req.index), source.frame(req.index)]);
+  // The frame (decoded on demand in lazy mode) is fetched while the model runs.
+  const frame = source.frameRef(req.index);
+  frame.catch(() => undefined);
+  const input = await source.input(req.index);
   const t1 = performance.now();
   const { value: output, timing } = await source.model.generate(input, req.audio, req.schedule);
-  const t2 = performance.now();
   const rect = source.rect(req.index);
   const mask = source.mask(req.index);
-  const g = source.output;
-  const picture = req.patch ? compositePatch(frame, output, g, rect, mask) : { data: composite(frame, output, g, rect, mask), width: frame.width, height: frame.height };
-  const t3 = performance.now();
-  const image = req.encoding === "rgb" ? picture.data : new Uint8Array(await encodeJpeg(picture.data, picture.width, picture.height, req.quality));
-  const t4 = performance.now();
+  const composed = await source.composer.compose(await frame, {
+    output, geometry: source.output, rect, mask, patch: Boolean(req.patch), encoding: req.encoding, quality: req.quality,
+  });
+  const t2 = performance.now();
   return {
-    image,
-    width: picture.width,
-    height: picture.height,
+    image: composed.image,
+    width: composed.width,
+    height: composed.height,
     patch: Boolean(req.patch),
     mouthRect: [rect[0] + mask.x0, rect[1] + mask.y0, mask.x1 - mask.x0, mask.y1 - mask.y0],
     timings: {
       prepareMs: t1 - t0,
       queueMs: timing.queueMs,
       inferenceMs: timing.runMs,
-      compositeMs: t3 - t2,
-      encodeMs: t4 - t3,
-      totalMs: t4 - t0,
+      compositeMs: composed.compositeMs,
+      encodeMs: composed.encodeMs,
+      totalMs: t2 - t0,
       batchSize: timing.batchSize,
     },
   };

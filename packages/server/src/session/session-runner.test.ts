@@ -24,8 +24,8 @@ describe("backpressure", () => {
   it("bounds queued frames for a consumer that does not read, then refuses more audio", async () => {
     const runner = new SessionRunner(avatar, { continuous: false, inputRate: 16000, encoding: "jpeg", quality: 80, maxQueuedFrames: 6, maxQueuedSeconds: 2 });
     runner.pushAudio(tone(1.5));
-    await until(() => runner.queuedOutputs >= 6);
-    await new Promise((r) => setTimeout(r, 100));
+    // Until the queue is full and nothing more is in the engine: then nothing else may come.
+    await until(() => runner.queuedOutputs >= 6 && runner.inFlightFrames === 0);
     // One speech-started marker plus at most the bound of frames; the rest waits as audio.
     expect(runner.queuedOutputs).toBeLessThanOrEqual(7);
     expect(runner.session.queuedSamples).toBeGreaterThan(16000);
@@ -44,7 +44,9 @@ describe("backpressure", () => {
 
   it("drops idle frames first when a continuous consumer falls behind", async () => {
     const runner = new SessionRunner(avatar, { continuous: true, inputRate: 16000, encoding: "jpeg", quality: 80, maxQueuedFrames: 5, maxQueuedSeconds: 5 });
-    await new Promise((r) => setTimeout(r, 400));
+    const t0 = performance.now();
+    // Unread for ten frame periods: the queue holds five, the clock has moved on past the rest.
+    await until(() => (runner.session.nextIdleAt() ?? 0) - t0 > 10 * 40);
     expect(runner.queuedOutputs).toBe(5);
     const outputs: SessionOutput[] = [];
     for await (const out of runner) {

@@ -22,7 +22,7 @@ import { DROPPED } from "../engine/batcher.js";
 import { renderFrame, type ImageEncoding, type StageTimings } from "../engine/renderer.js";
 import type { Rect } from "../engine/image-ops.js";
 import { LipSyncError, asLipSyncError } from "../errors.js";
-import { SpeechSession, type FrameJob, type SegmentBounds } from "./speech-session.js";
+import { SpeechSession, type FrameJob, type FrontEndFactory, type SegmentBounds } from "./speech-session.js";
 
 export interface OutFrame {
   /** The whole frame, or only the mouth box when `patch` (paste it at `mouthRect`). */
@@ -59,6 +59,8 @@ export interface RunnerOptions {
   maxLatencyMs?: number;
   /** Frames of one session in the engine at once. */
   maxInFlight?: number;
+  /** Where the session's audio is computed (default: this thread). */
+  frontEnd?: FrontEndFactory;
   /** Called with the timings of every rendered speech frame (metrics). */
   onRendered?: (timings: StageTimings) => void;
   /** Called with the number of speech frames dropped late (metrics). */
@@ -106,8 +108,8 @@ function settledEntry(generation: number, speech: boolean, value: Settled): Entr
 export class SessionRunner implements AsyncIterable<SessionOutput> {
   readonly session: SpeechSession;
   private readonly avatar: Avatar;
-  private readonly options: Required<Omit<RunnerOptions, "onRendered" | "onDropped" | "patch" | "maxLatencyMs">> &
-    Pick<RunnerOptions, "onRendered" | "onDropped" | "patch" | "maxLatencyMs">;
+  private readonly options: Required<Omit<RunnerOptions, "onRendered" | "onDropped" | "patch" | "maxLatencyMs" | "frontEnd">> &
+    Pick<RunnerOptions, "onRendered" | "onDropped" | "patch" | "maxLatencyMs" | "frontEnd">;
   private queue: Entry[] = [];
   private wake = deferred();
   private generation = 0;
@@ -138,7 +140,11 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
         window: avatar.manifest.model.audio.window, inputRate: options.inputRate, continuous: options.continuous,
       },
       this.options.now(),
+      options.frontEnd,
+      this.options.now,
     );
+    // Updates from a worker front end arrive between calls: new frames may be ready.
+    this.session.onUpdate = () => this.pump();
     this.scheduleIdle();
   }
 
@@ -192,6 +198,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     this.closed = true;
     this.failure = error;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (error) this.session.close();
     if (error) this.dropQueue();
     this.wake.resolve();
   }
@@ -199,6 +206,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
   /** The consumer is gone (cancelled call, closed socket): drop everything and cancel its engine work. */
   abort(): void {
     this.close();
+    this.session.close();
     this.work.abort();
     this.dropQueue();
   }
@@ -216,6 +224,11 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
 
   get queuedOutputs(): number {
     return this.queue.length;
+  }
+
+  /** Frames of this session in the engine now. */
+  get inFlightFrames(): number {
+    return this.inFlight;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<SessionOutput> {

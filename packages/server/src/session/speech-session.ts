@@ -15,9 +15,8 @@
  * has ended. Each encoder input is handed out once, with the first job that needs it.
  */
 import { framesForSamples, SAMPLE_RATE } from "../audio/constants.js";
-import { openInputs } from "../audio/frontends/inputs.js";
-import type { EncoderInputStream, FrontEndSpec, WindowSpec } from "../audio/frontends/types.js";
-import { Resampler } from "../audio/resampler.js";
+import { LocalFrontEnd, resampledLength, type FrontEnd, type FrontEndUpdate, type UpdateListener } from "../audio/frontends/host.js";
+import type { FrontEndSpec, WindowSpec } from "../audio/frontends/types.js";
 
 export interface FrameJob {
   segment: number;
@@ -47,11 +46,18 @@ export interface SegmentBounds {
 
 interface Segment {
   id: number;
+  /** The utterance's key in the front end (unique in the process: front ends are shared). */
+  key: number;
   startPts: number;
-  resampler: Resampler;
-  inputs: EncoderInputStream;
-  /** 16 kHz samples received. */
+  /** Input-rate samples pushed. */
+  inputSamples: number;
+  /** 16 kHz samples the front end has processed (final once `ended`). */
   samples: number;
+  /** Encoder inputs received and not yet handed out, from frame `receivedFrom`. */
+  received: Float32Array[];
+  receivedFrom: number;
+  /** Frames of the utterance, known once `end` is called. */
+  total: number | undefined;
   /** Next frame index to hand out as a job. */
   nextFrame: number;
   /** Next frame whose encoder input has not been handed out. */
@@ -61,8 +67,13 @@ interface Segment {
   readyAt: number[];
   /** Wall time frame 0 became ready: the anchor of the real-time slots. */
   firstReadyAt: number | undefined;
+  /** `end` was called; `ended`: the front end has since delivered every input. */
+  endRequested: boolean;
   ended: boolean;
 }
+
+/** Front-end keys, unique across sessions. */
+let nextKey = 1;
 
 export interface SessionSettings {
   /** Source frames in the avatar's idle footage. */
@@ -85,8 +96,17 @@ export function idleIndex(step: number, frameCount: number): number {
   return p < frameCount ? p : period - p;
 }
 
+/** Makes the front end a session computes its audio on, given the listener for its updates. */
+export type FrontEndFactory = (listener: UpdateListener) => FrontEnd;
+
 export class SpeechSession {
   readonly settings: SessionSettings;
+  private readonly frontEnd: FrontEnd;
+  /** Called when a front-end update arrives between calls (a worker's): new jobs may be ready. */
+  onUpdate: (() => void) | undefined;
+  private inCall = false;
+  /** The `now` of the call in progress, the time of updates it delivers. */
+  private callNow = 0;
   /** Utterances: [0] is being rendered; audio after its end queues the next one behind it. */
   private segments: Segment[] = [];
   private segmentCount = 0;
@@ -100,9 +120,10 @@ export class SpeechSession {
   private readonly spf: number;
   private readonly frameMs: number;
 
-  constructor(settings: SessionSettings, now: number) {
+  constructor(settings: SessionSettings, now: number, frontEnd: FrontEndFactory = (l) => new LocalFrontEnd(l), private readonly clock: () => number = () => performance.now()) {
     if (settings.frontEnd.kind === "none") throw new Error("a speech session needs a live audio front end");
     this.settings = settings;
+    this.frontEnd = frontEnd((key, update) => this.apply(key, update));
     this.spf = settings.samplesPerFrame;
     this.frameMs = (this.spf / SAMPLE_RATE) * 1000;
     this.startMs = now;
@@ -117,7 +138,7 @@ export class SpeechSession {
   /** 16 kHz samples received and not yet turned into jobs, over every queued utterance. */
   get queuedSamples(): number {
     let n = 0;
-    for (const s of this.segments) n += Math.max(0, s.samples - s.nextFrame * this.spf);
+    for (const s of this.segments) n += Math.max(0, resampledLength(s.inputSamples, this.settings.inputRate) - s.nextFrame * this.spf);
     return n;
   }
 
@@ -130,22 +151,29 @@ export class SpeechSession {
   pushAudio(samples: Float32Array, now: number): number | undefined {
     let s = this.segments.at(-1);
     let started: number | undefined;
-    if (!s || s.ended) {
+    if (!s || s.endRequested) {
       s = this.startSegment(now);
       if (this.segments.length === 1) started = s.startPts;
     }
-    this.feed(s, s.resampler.push(samples), now);
+    if (samples.length === 0) return started;
+    s.inputSamples += samples.length;
+    this.call(now, () => this.frontEnd.push(s.key, samples));
     return started;
   }
 
   /** End of the open utterance: its tail becomes frames. No-op when none is open. */
   end(now: number): void {
     const s = this.segments.at(-1);
-    if (!s || s.ended) return;
-    this.feed(s, s.resampler.flush(), now);
-    s.inputs.end();
-    s.ended = true;
-    this.markReady(s, now);
+    if (!s || s.endRequested) return;
+    s.endRequested = true;
+    s.total = framesForSamples(resampledLength(s.inputSamples, this.settings.inputRate), this.spf);
+    this.call(now, () => this.frontEnd.end(s.key));
+  }
+
+  /** The session is over: the front end forgets its utterances. */
+  close(): void {
+    for (const s of this.segments) this.frontEnd.drop(s.key);
+    this.segments = [];
   }
 
   /** Render jobs of the current utterance that have all the audio they need, in order. */
@@ -153,21 +181,21 @@ export class SpeechSession {
     const s = this.segments[0];
     const jobs: FrameJob[] = [];
     if (!s) return jobs;
-    const total = s.ended ? framesForSamples(s.samples, this.spf) : Number.POSITIVE_INFINITY;
+    const total = s.ended ? s.total! : Number.POSITIVE_INFINITY;
     while (jobs.length < max && s.nextFrame < s.readyCount) {
       const j = s.nextFrame;
       const pts = s.startPts + j * this.spf;
       const readyAt = s.readyAt.shift()!;
       const inputs: FrameJob["inputs"] = [];
       for (const last = Math.min(j + this.settings.window.last, total - 1); s.nextInput <= last; s.nextInput++) {
-        inputs.push({ frame: s.nextInput, input: s.inputs.input(s.nextInput) });
+        inputs.push({ frame: s.nextInput, input: s.received.shift()! });
+        s.receivedFrom++;
       }
       jobs.push({
         segment: s.id, frame: j, pts, sourceIndex: idleIndex(pts / this.spf, this.settings.frameCount), inputs, count: s.ended ? total : undefined,
         dueAt: Math.max(readyAt, s.firstReadyAt! + j * this.frameMs),
       });
       s.nextFrame++;
-      s.inputs.discardBefore(s.nextInput);
     }
     return jobs;
   }
@@ -178,7 +206,7 @@ export class SpeechSession {
    */
   finishIfDone(now: number): SegmentBounds | undefined {
     const s = this.segments[0];
-    if (!s || !s.ended || s.nextFrame < framesForSamples(s.samples, this.spf)) return undefined;
+    if (!s || !s.ended || s.nextFrame < s.total!) return undefined;
     const endPts = s.startPts + s.nextFrame * this.spf;
     this.segments.shift();
     this.nextPts = endPts;
@@ -193,6 +221,7 @@ export class SpeechSession {
   clear(sentEndPts: number, now: number): SegmentBounds | undefined {
     const s = this.segments[0];
     if (!s) return undefined;
+    for (const x of this.segments) this.frontEnd.drop(x.key);
     this.segments = [];
     const endPts = Math.max(s.startPts, Math.min(sentEndPts, s.startPts + s.nextFrame * this.spf));
     this.nextPts = endPts;
@@ -238,33 +267,53 @@ export class SpeechSession {
     // slot of the continuous stream. Without idle pacing the clock has run on in real time
     // since the last utterance (the player's idle loop did), never backwards.
     const prev = this.segments.at(-1);
-    let start = prev ? prev.startPts + framesForSamples(prev.samples, this.spf) * this.spf : this.nextPts;
+    let start = prev ? prev.startPts + prev.total! * this.spf : this.nextPts;
     if (!this.settings.continuous) {
       const wallPts = ((now - this.startMs) / 1000) * SAMPLE_RATE;
       start = Math.max(start, Math.ceil(wallPts / this.spf) * this.spf);
     }
     const segment: Segment = {
       id: ++this.segmentCount,
+      key: nextKey++,
       startPts: start,
-      resampler: new Resampler(this.settings.inputRate, SAMPLE_RATE),
-      inputs: openInputs(this.settings.frontEnd, this.spf)!,
+      inputSamples: 0,
       samples: 0,
+      received: [],
+      receivedFrom: 0,
+      total: undefined,
       nextFrame: 0,
       nextInput: 0,
       readyCount: 0,
       readyAt: [],
       firstReadyAt: undefined,
+      endRequested: false,
       ended: false,
     };
     this.segments.push(segment);
+    this.frontEnd.open(segment.key, { frontEnd: this.settings.frontEnd, samplesPerFrame: this.spf, inputRate: this.settings.inputRate });
     return segment;
   }
 
-  private feed(s: Segment, samples: Float32Array, now: number): void {
-    if (samples.length === 0) return;
-    s.samples += samples.length;
-    s.inputs.push(samples);
-    this.markReady(s, now);
+  /** Runs a front-end call; updates it delivers synchronously are the caller's to act on. */
+  private call(now: number, fn: () => void): void {
+    this.inCall = true;
+    this.callNow = now;
+    try {
+      fn();
+    } finally {
+      this.inCall = false;
+    }
+  }
+
+  /** A front-end update: samples processed and the inputs of frames that became ready. */
+  private apply(key: number, u: FrontEndUpdate): void {
+    const s = this.segments.find((x) => x.key === key);
+    if (!s) return; // cleared meanwhile
+    s.samples = u.samples;
+    s.received.push(...u.inputs);
+    if (u.ended) s.ended = true;
+    this.markReady(s, this.inCall ? this.callNow : this.clock());
+    if (!this.inCall) this.onUpdate?.();
   }
 
   /**
@@ -272,9 +321,10 @@ export class SpeechSession {
    * window's last frame (inputs of earlier frames need no more audio than that one).
    */
   private markReady(s: Segment, now: number): void {
-    const total = s.ended ? framesForSamples(s.samples, this.spf) : Number.POSITIVE_INFINITY;
+    const total = s.ended ? s.total! : Number.POSITIVE_INFINITY;
     const last = this.settings.window.last;
-    while (s.readyCount < total && (s.ended || (s.samples >= (s.readyCount + 1) * this.spf && s.inputs.ready(s.readyCount + last)))) {
+    const inputs = s.receivedFrom + s.received.length;
+    while (s.readyCount < total && (s.ended || (s.samples >= (s.readyCount + 1) * this.spf && s.readyCount + last < inputs))) {
       s.readyAt.push(now);
       s.firstReadyAt ??= now;
       s.readyCount++;

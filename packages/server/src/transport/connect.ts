@@ -19,8 +19,11 @@ import { LipSyncError, invalidArgument } from "../errors.js";
 import type { Transport } from "../metrics.js";
 import type { SessionOutput } from "../session/session-runner.js";
 import { avatarInfo, box, imageEncoding, renderedFrame, sessionFrame } from "./proto-convert.js";
+import { checkAvatarAllowed } from "../auth.js";
+import { principalOf } from "./access.js";
+import { callSignal } from "./request-context.js";
 import { toConnectError } from "./status.js";
-import { fanOut } from "../engine/abort.js";
+import { ClipFeeder } from "../session/clip-feeder.js";
 
 /** How often a health Watch stream re-reads readiness, ms. */
 const HEALTH_WATCH_MS = 500;
@@ -106,10 +109,14 @@ export function lipSyncRoutes(app: LipSyncApp) {
 
   return (router: ConnectRouter) => {
     router.service(LipSyncService, {
-      listAvatars: unary("ListAvatars", async () =>
-        create(ListAvatarsResponseSchema, { avatars: (await app.listAvatars()).map(avatarInfo) })),
+      listAvatars: unary("ListAvatars", async (_req, ctx) => {
+        const allowed = principalOf(ctx)?.avatars;
+        const avatars = (await app.listAvatars()).filter((a) => !allowed || allowed.includes(a.name));
+        return create(ListAvatarsResponseSchema, { avatars: avatars.map(avatarInfo) });
+      }),
 
-      getAvatar: unary("GetAvatar", async (req) => {
+      getAvatar: unary("GetAvatar", async (req, ctx) => {
+        checkAvatarAllowed(principalOf(ctx), req.name);
         const a = await app.getAvatar(req.name);
         return create(GetAvatarResponseSchema, { avatar: avatarInfo(a.summary), cropBoxes: a.cropBoxes.map(box), mouthBox: box(a.mouthBox) });
       }),
@@ -122,7 +129,8 @@ export function lipSyncRoutes(app: LipSyncApp) {
       unloadAvatar: unary("UnloadAvatar", async (req) =>
         create(UnloadAvatarResponseSchema, { unloaded: await app.unloadAvatar(req.name) })),
 
-      getSourceFrame: unary("GetSourceFrame", async (req) => {
+      getSourceFrame: unary("GetSourceFrame", async (req, ctx) => {
+        checkAvatarAllowed(principalOf(ctx), req.avatar);
         const encoding = imageEncoding(req.format);
         const f = await app.sourceFrame(req.avatar, req.index, VIEWS[req.view] ?? "full", encoding);
         return create(GetSourceFrameResponseSchema, {
@@ -131,20 +139,22 @@ export function lipSyncRoutes(app: LipSyncApp) {
       }),
 
       renderFrame: unary("RenderFrame", async (req, ctx) => {
+        checkAvatarAllowed(principalOf(ctx), req.avatar);
         const encoding = imageEncoding(req.format);
-        const [f] = await app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, fanOut(ctx.signal));
+        const [f] = await app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, callSignal(ctx));
         return create(RenderFrameResponseSchema, { frame: renderedFrame(f!, req.index, encoding) });
       }),
 
       renderFrames: unary("RenderFrames", async (req, ctx) => {
+        checkAvatarAllowed(principalOf(ctx), req.avatar);
         const t = performance.now();
         const encoding = imageEncoding(req.format);
-        const frames = await app.renderOwn(req.avatar, req.indices, encoding, req.quality || undefined, fanOut(ctx.signal));
+        const frames = await app.renderOwn(req.avatar, req.indices, encoding, req.quality || undefined, callSignal(ctx));
         return create(RenderFramesResponseSchema, { frames: frames.map((f, i) => renderedFrame(f, req.indices[i]!, encoding)), totalMs: performance.now() - t });
       }),
 
       streamRender: streaming("StreamRender", async function* (requests: AsyncIterable<StreamRenderRequest>, ctx: HandlerContext) {
-        const signal = fanOut(ctx.signal);
+        const signal = callSignal(ctx);
         // Render each request as it arrives, so a burst batches; answer in request order.
         const pending: Promise<Frame>[] = [];
         let readError: unknown;
@@ -153,6 +163,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
         void (async () => {
           try {
             for await (const req of requests) {
+              checkAvatarAllowed(principalOf(ctx), req.avatar);
               const encoding = imageEncoding(req.format);
               const p = app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, signal).then(([f]) => renderedFrame(f!, req.index, encoding));
               p.catch(() => undefined);
@@ -182,15 +193,20 @@ export function lipSyncRoutes(app: LipSyncApp) {
         const first = await iterator.next();
         if (first.done || first.value.message.case !== "config") throw invalidArgument("the first Speak message must be config");
         const config = first.value.message.value;
+        const principal = principalOf(ctx);
+        checkAvatarAllowed(principal, config.avatar);
         const format = pcmFormat(config.audioFormat);
         const pcm = format.encoding;
         const session = await app.openSession({
           avatar: config.avatar, sampleRate: format.rate, continuous: config.continuous,
           encoding: imageEncoding(config.imageFormat), quality: config.quality || app.config.jpegQuality, patch: config.mouthPatch,
+          ...(principal ? { client: principal } : {}),
         });
         const { runner } = session;
+        // Any end of the call (a reset of any code, a dropped connection) ends the session.
+        const signal = callSignal(ctx);
         const abort = () => app.closeSession(runner);
-        ctx.signal.addEventListener("abort", abort);
+        signal.addEventListener("abort", abort);
         const reader = (async () => {
           for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
             const m = r.value.message;
@@ -223,40 +239,36 @@ export function lipSyncRoutes(app: LipSyncApp) {
           yield create(SpeakResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
           for await (const out of app.outputs(runner)) yield speakResponse(out);
         } finally {
-          ctx.signal.removeEventListener("abort", abort);
+          signal.removeEventListener("abort", abort);
           app.closeSession(runner);
         }
       }),
 
       speakAudio: streaming("SpeakAudio", async function* (req: { avatar: string; audioFormat?: AudioFormat; audio: Uint8Array; imageFormat: ImageFormat; quality: number; mouthPatch: boolean }, ctx: HandlerContext) {
+        const principal = principalOf(ctx);
+        checkAvatarAllowed(principal, req.avatar);
         const { samples, rate } = decodeClip(req.audioFormat, req.audio);
         const session = await app.openSession({
           avatar: req.avatar, sampleRate: rate, continuous: false, encoding: imageEncoding(req.imageFormat), quality: req.quality || app.config.jpegQuality,
-          patch: req.mouthPatch,
+          patch: req.mouthPatch, ...(principal ? { client: principal } : {}),
         });
         const { runner } = session;
+        // Any end of the call (a reset of any code, a dropped connection) ends the session.
+        const signal = callSignal(ctx);
         const abort = () => app.closeSession(runner);
-        ctx.signal.addEventListener("abort", abort);
+        signal.addEventListener("abort", abort);
         try {
           yield create(SpeakAudioResponseSchema, { message: { case: "started", value: started(session.id, app, session.avatar) } });
-          // The whole clip is here: push it in pieces as rendering makes room.
-          const piece = Math.max(1, Math.floor(rate / 5));
-          let offset = 0;
-          const feed = () => {
-            while (offset < samples.length && runner.session.queuedSamples < SAMPLE_RATE * 2) {
-              runner.pushAudio(samples.subarray(offset, offset + piece));
-              offset += piece;
-            }
-            if (offset >= samples.length) runner.finish();
-          };
-          feed();
+          // The whole clip is here: it goes in as rendering makes room.
+          const feeder = new ClipFeeder(runner, samples, rate, app.config.clipFeedAheadSeconds, true);
+          feeder.feed();
           for await (const out of app.outputs(runner)) {
-            if (offset < samples.length) feed();
+            feeder.feed();
             const msg = speakAudioResponse(out);
             if (msg) yield msg;
           }
         } finally {
-          ctx.signal.removeEventListener("abort", abort);
+          signal.removeEventListener("abort", abort);
           app.closeSession(runner);
         }
       }),
@@ -289,22 +301,23 @@ export function lipSyncRoutes(app: LipSyncApp) {
         return { status: status() };
       },
       async *watch(req, ctx) {
+        const signal = callSignal(ctx);
         if (req.service !== "" && req.service !== LipSyncService.typeName) {
           yield { status: Status.SERVICE_UNKNOWN };
         } else {
           // Sends the status, then every change of it, until the client goes.
           let last: number | undefined;
-          while (!ctx.signal.aborted) {
+          while (!signal.aborted) {
             const now = status();
             if (now !== last) yield { status: now };
             last = now;
             await new Promise<void>((resolve) => {
               const t = setTimeout(resolve, HEALTH_WATCH_MS);
-              ctx.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+              signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
             });
           }
         }
-        await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener("abort", () => resolve(), { once: true })));
+        await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
       },
     });
   };

@@ -11,6 +11,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { TlsConfig } from "../config.js";
+import { guardSession, type ResetBudget } from "./h2-guard.js";
 import { keepAlive } from "./h2-keepalive.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -20,6 +21,13 @@ type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) 
 
 export interface OnePortServer {
   listen(port: number, host: string): Promise<number>;
+  /**
+   * The start of a graceful shutdown: no new connections, GOAWAY to every HTTP/2 peer (their
+   * open streams go on, new ones go elsewhere). HTTP/1.1 connections stay until close(), so a
+   * kept-alive health checker sees readiness change.
+   */
+  stopAccepting(): void;
+  /** Stops accepting, waits for connections to end, and cuts the rest after `graceMs`. */
   close(graceMs: number): Promise<void>;
 }
 
@@ -47,27 +55,37 @@ export function sniff(socket: net.Socket, onHttp2: (s: net.Socket) => void, onHt
   socket.once("error", () => socket.destroy());
 }
 
-/**
- * `keepaliveMs`: HTTP/2 connections are pinged this often and closed when a ping goes
- * unanswered (h2-keepalive.ts); 0 turns it off.
- */
-export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined, keepaliveMs = 0): OnePortServer {
+export interface Http2Limits {
+  /** Streams a peer may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams: number;
+  /** Buffered bytes a connection may hold (Node's maxSessionMemory), MB. */
+  maxSessionMemoryMb: number;
+  /** Streams a peer may abandon (reset) before it is sent away (h2-guard.ts). */
+  resets: ResetBudget;
+  /** Pings every connection this often and closes one that does not answer (h2-keepalive.ts); 0: never, ms. */
+  keepaliveMs?: number;
+}
+
+export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined, limits: Http2Limits): OnePortServer {
   const sockets = new Set<Duplex>();
   const h2sessions = new Set<http2.Http2Session>();
   const watch = (s: http2.Http2Session) => {
+    guardSession(s, limits.resets);
     h2sessions.add(s);
     s.once("close", () => h2sessions.delete(s));
-    if (keepaliveMs > 0) keepAlive(s, keepaliveMs);
+    if (limits.keepaliveMs) keepAlive(s, limits.keepaliveMs);
   };
   const track = (s: Duplex) => {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   };
   let listener: net.Server;
+  let closed: Promise<void> | undefined;
+  const h2Options = { maxSessionMemory: limits.maxSessionMemoryMb, settings: { maxConcurrentStreams: limits.maxConcurrentStreams } };
   const closers: (() => void)[] = [];
 
   if (tls) {
-    const secure = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
+    const secure = http2.createSecureServer({ ...h2Options, cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
     secure.on("upgrade", onUpgrade);
     secure.on("secureConnection", track);
     secure.on("session", watch);
@@ -75,7 +93,7 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
   } else {
     const h1 = http.createServer(handler);
     h1.on("upgrade", onUpgrade);
-    const h2 = http2.createServer(handler);
+    const h2 = http2.createServer(h2Options, handler);
     h2.on("session", watch);
     listener = net.createServer((socket) => {
       track(socket);
@@ -94,10 +112,13 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
         });
       });
     },
+    stopAccepting() {
+      if (!closed) closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const s of h2sessions) s.close();
+    },
     async close(graceMs) {
       // Stop accepting, ask HTTP/2 peers to go away, give streams `graceMs`, then force.
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      for (const s of h2sessions) s.close();
+      this.stopAccepting();
       for (const c of closers) c();
       const timer = setTimeout(() => {
         for (const s of h2sessions) s.destroy();

@@ -18,7 +18,12 @@ export function avatarInfo(s: AvatarSummary): AvatarInfo {
   return create(AvatarInfoSchema, {
     name: s.name, loaded: s.loaded, frameCount: s.frameCount, fps: s.fps, width: s.width, height: s.height,
     description: s.description, license: s.license, error: s.error ?? "",
-    ...(s.model ? { model: { inputSize: s.model.inputSize, lookaheadFrames: s.model.lookaheadFrames, gmacPerFrame: s.model.gmacPerFrame, executionProvider: s.model.provider } } : {}),
+    ...(s.model ? {
+      model: {
+        inputSize: s.model.inputSize, lookaheadFrames: s.model.lookaheadFrames, gmacPerFrame: s.model.gmacPerFrame, executionProvider: s.model.provider,
+        batchBuckets: s.model.buckets, providerOptions: s.model.runtimeOptions,
+      },
+    } : {}),
     ...(s.capacity ? {
       capacity: { sessions: s.capacity.sessions, sessionsMouthPatch: s.capacity.sessionsPatch, engineFps: s.capacity.fullFps, engineFpsMouthPatch: s.capacity.patchFps, measured: s.capacity.measured },
     } : {}),

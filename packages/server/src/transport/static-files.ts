@@ -9,6 +9,9 @@ import { createReadStream, realpathSync, statSync } from "node:fs";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import path from "node:path";
 import type { LipSyncApp } from "../app.js";
+import { asLipSyncError } from "../errors.js";
+import { bearerToken, type Access } from "./access.js";
+import { HTTP_STATUS } from "./status.js";
 import { requestUrl } from "./request-target.js";
 import { answerUnimplemented, rpcProcedure } from "./unimplemented.js";
 
@@ -72,7 +75,7 @@ export function resolveFile(mounts: StaticMount[], urlPath: string): string | un
   return undefined;
 }
 
-export function httpRoutes(app: LipSyncApp, mounts: StaticMount[]) {
+export function httpRoutes(app: LipSyncApp, mounts: StaticMount[], access?: Access) {
   return (req: Req, res: Res): void => {
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
@@ -105,6 +108,15 @@ export function httpRoutes(app: LipSyncApp, mounts: StaticMount[]) {
       return;
     }
     if (url.pathname === "/metrics") {
+      // Process internals: only for callers with a token when authentication is on.
+      try {
+        access?.authenticate(bearerToken(req.headers.authorization), req.socket?.remoteAddress ?? "");
+      } catch (err) {
+        const e = asLipSyncError(err);
+        res.writeHead(HTTP_STATUS[e.code], { "content-type": "text/plain", "cache-control": "no-store", "www-authenticate": "Bearer" });
+        res.end(`${e.message}\n`);
+        return;
+      }
       app.stats.registry.metrics().then(
         (text) => send(200, app.stats.registry.contentType, text),
         () => send(500, "text/plain", "metrics unavailable\n"),

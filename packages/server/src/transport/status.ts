@@ -8,6 +8,8 @@ import type { Logger } from "../logger.js";
 
 const CONNECT_CODES: Record<ErrorCode, Code> = {
   invalid_argument: Code.InvalidArgument,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
   not_found: Code.NotFound,
   already_exists: Code.AlreadyExists,
   failed_precondition: Code.FailedPrecondition,
@@ -18,9 +20,11 @@ const CONNECT_CODES: Record<ErrorCode, Code> = {
   internal: Code.Internal,
 };
 
-/** WebSocket close codes: 1008/1009/1011 where the RFC has one, 4000 + HTTP-like status else. */
+/** WebSocket close codes: 1011 (RFC 6455) for internal errors, 4000 + the HTTP status else. */
 export const WS_CLOSE: Record<ErrorCode, number> = {
   invalid_argument: 4400,
+  unauthenticated: 4401,
+  permission_denied: 4403,
   not_found: 4404,
   already_exists: 4409,
   failed_precondition: 4412,
@@ -29,6 +33,21 @@ export const WS_CLOSE: Record<ErrorCode, number> = {
   deadline_exceeded: 4504,
   cancelled: 4499,
   internal: 1011,
+};
+
+/** HTTP statuses: plain routes, and the status field of binary WebSocket ERROR messages. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  invalid_argument: 400,
+  unauthenticated: 401,
+  permission_denied: 403,
+  not_found: 404,
+  already_exists: 409,
+  failed_precondition: 412,
+  resource_exhausted: 429,
+  cancelled: 499,
+  internal: 500,
+  unavailable: 503,
+  deadline_exceeded: 504,
 };
 
 export function toConnectError(err: unknown, logger: Logger): ConnectError {

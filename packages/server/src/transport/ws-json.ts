@@ -158,6 +158,7 @@ export function avatarJson(s: AvatarSummary) {
     name: s.name, loaded: s.loaded, frame_count: s.frameCount, fps: s.fps, width: s.width, height: s.height, description: s.description,
     license: s.license, error: s.error, model: s.model && {
       input_size: s.model.inputSize, lookahead_frames: s.model.lookaheadFrames, gmac_per_frame: s.model.gmacPerFrame, execution_provider: s.model.provider,
+      batch_buckets: s.model.buckets, provider_options: s.model.runtimeOptions,
     },
     capacity: s.capacity && {
       sessions: s.capacity.sessions, sessions_mouth_patch: s.capacity.sessionsPatch, engine_fps: s.capacity.fullFps, engine_fps_mouth_patch: s.capacity.patchFps, measured: s.capacity.measured,

@@ -1,0 +1,79 @@
+/**
+ * Compositing and encoding, the per-frame CPU work after the model: paste the output into the
+ * source frame (or cut the mouth patch) and JPEG-encode it. One interface, two homes: on this
+ * thread (`LocalComposer`, best on a couple of cores) or in a pool of worker threads
+ * (compose-pool.ts), so that on a many-core machine the main thread only moves bytes.
+ */
+import { composite, compositePatch, type OutputGeometry, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
+import { encodeJpeg } from "./jpeg.js";
+
+export type ImageEncoding = "jpeg" | "rgb";
+
+export interface ComposeRequest {
+  /** The model's output crop [3, size, size]; a pool takes ownership (it is transferred). */
+  output: Float32Array;
+  geometry: OutputGeometry;
+  rect: Rect;
+  mask: PasteMask;
+  patch: boolean;
+  encoding: ImageEncoding;
+  quality: number;
+}
+
+export interface Composed {
+  image: Uint8Array;
+  width: number;
+  height: number;
+  compositeMs: number;
+  encodeMs: number;
+}
+
+/**
+ * Where a source frame lives: a frame store shared with the pool's workers (`store` and
+ * `index`), or, when frames are decoded on demand, the frame itself (copied to a worker).
+ */
+export type FrameRef = { store: FrameStore; index: number } | { image: RgbImage };
+
+export interface Composer {
+  compose(frame: FrameRef, req: ComposeRequest): Promise<Composed>;
+  close(): Promise<void>;
+}
+
+/**
+ * Decoded RGB frames of one avatar in one SharedArrayBuffer, so that every compose worker reads
+ * them where they are. `id` names it in the pool's workers.
+ */
+export class FrameStore {
+  private static nextId = 1;
+  readonly id = FrameStore.nextId++;
+  readonly buffer: SharedArrayBuffer;
+  readonly frameBytes: number;
+
+  constructor(readonly count: number, readonly width: number, readonly height: number) {
+    this.frameBytes = width * height * 3;
+    this.buffer = new SharedArrayBuffer(count * this.frameBytes);
+  }
+
+  frame(index: number): RgbImage {
+    return { data: new Uint8Array(this.buffer, index * this.frameBytes, this.frameBytes), width: this.width, height: this.height };
+  }
+}
+
+/** The work itself, wherever it runs. */
+export async function composeFrame(frame: RgbImage, req: ComposeRequest): Promise<Composed> {
+  const t0 = performance.now();
+  const picture = req.patch
+    ? compositePatch(frame, req.output, req.geometry, req.rect, req.mask)
+    : { data: composite(frame, req.output, req.geometry, req.rect, req.mask), width: frame.width, height: frame.height };
+  const t1 = performance.now();
+  const image = req.encoding === "rgb" ? picture.data : new Uint8Array(await encodeJpeg(picture.data, picture.width, picture.height, req.quality));
+  return { image, width: picture.width, height: picture.height, compositeMs: t1 - t0, encodeMs: performance.now() - t1 };
+}
+
+export class LocalComposer implements Composer {
+  compose(frame: FrameRef, req: ComposeRequest): Promise<Composed> {
+    return composeFrame("store" in frame ? frame.store.frame(frame.index) : frame.image, req);
+  }
+
+  async close(): Promise<void> {}
+}
