@@ -69,7 +69,7 @@ export interface Http2Limits {
 export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined, limits: Http2Limits): OnePortServer {
   const sockets = new Set<Duplex>();
   const h2sessions = new Set<http2.Http2Session>();
-  const watch = (s: http2.Http2Session) => {
+  const watch = (s: http2.ServerHttp2Session) => {
     guardSession(s, limits.resets);
     h2sessions.add(s);
     s.once("close", () => h2sessions.delete(s));
