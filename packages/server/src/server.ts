@@ -99,6 +99,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Room for a whole message at the limit in flight on a connection, and Node's own 10 MB.
     maxSessionMemoryMb: Math.ceil((2 * config.maxMessageBytes) / 2 ** 20) + 10,
     resets: { burst: config.streamResetBurst, rate: config.streamResetRate },
+    keepaliveMs: config.http2KeepaliveSeconds * 1000,
   });
   const port = await server.listen(config.port, config.host);
   const scheme = config.tls ? "https" : "http";

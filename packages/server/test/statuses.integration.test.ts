@@ -85,7 +85,7 @@ describe("a compressed message the server cannot decompress", () => {
   const CUT_GZIP = gzipSync(Buffer.from("{\"avatar\": \"demo\", \"index\": 3}")).subarray(0, 12);
 
   it("is INVALID_ARGUMENT over gRPC when the compressed flag comes without an encoding", async () => {
-    for (const headers of [{}, { "grpc-encoding": "identity" }]) {
+    for (const headers of [{}, { "grpc-encoding": "identity" }] as Record<string, string>[]) {
       const r = await grpcCall("/lipsync.v1.LipSyncService/GetAvatar", Uint8Array.of(0x0a, 0x04, 0x64, 0x65, 0x6d, 0x6f), { flags: 1, headers });
       expect(r.status, JSON.stringify(headers)).toBe("3");
       expect(r.message).toMatch(/compressed/);
