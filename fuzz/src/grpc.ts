@@ -104,11 +104,11 @@ const GRPC_HEADERS = { "content-type": "application/grpc+proto", te: "trailers" 
 
 /**
  * Streams per connection before the pool opens a fresh one. The cases reset streams all the
- * time, and nghttp2's rapid-reset guard (CVE-2023-44487) ends a connection that resets more
- * than 1,000 streams faster than 33 a second with GOAWAY(INTERNAL_ERROR): right for an abusive
- * client, and not what a case is about.
+ * time, and the server's rapid-reset guard (transport/h2-guard.ts: 200 abandoned streams in a
+ * burst, 20 a second) sends such a connection away with GOAWAY(ENHANCE_YOUR_CALM): right for an
+ * abusive client, and not what a case is about.
  */
-const STREAMS_PER_CONNECTION = 300;
+const STREAMS_PER_CONNECTION = 100;
 
 /** An HTTP/2 connection to the server, reopened whenever it closes or has carried enough streams. */
 export class H2Pool {

@@ -19,31 +19,10 @@ interface Known {
 
 export const KNOWN: readonly Known[] = [
   {
-    // Issue 12, item 1 ("Wrong or missing statuses"): being fixed on the guard branch.
-    id: "issue 12 item 1: malformed protobuf or envelope answers INTERNAL, not INVALID_ARGUMENT",
-    transports: ["grpc", "grpc-web", "connect"],
-    cases: /./,
-    answer: /^internal: .*(parse binary|received compressed envelope|decompress|cannot decode message)/,
-  },
-  {
-    // The same, inside a Speak stream: connect.ts's reader turns the parse error into a bare
-    // "internal error" (the server's log has "parse binary: ...").
-    id: "issue 12 item 1: malformed protobuf or envelope answers INTERNAL, not INVALID_ARGUMENT",
-    transports: ["grpc"],
-    cases: /^speak\/garbage/,
-    answer: /^internal: grpc-status 13: internal error$/,
-  },
-  {
-    // Issue 12, item 1: "WebSocket close 1007 is used but not documented" (guard branch, ws.ts).
-    id: "issue 12 item 1: WebSocket close 1007 (invalid UTF-8) is not in docs/protocol.md",
-    transports: ["ws"],
-    cases: /./,
-    answer: /^undocumented: close 1007/,
-  },
-  {
-    // Same line of ws.ts as 1007: its "error" handler terminates the socket, so the close frame
-    // the ws library has just sent (1009 for a message over the limit, 1007 for invalid UTF-8)
-    // is often lost and the client sees 1006. Reported to the lead for the guard branch.
+    // transport/ws.ts terminates the socket on the ws library's "error" event, right after the
+    // library has sent its close frame (1009 for a message over the limit, 1007 for invalid
+    // UTF-8): the frame is often lost and the client sees 1006. Without that terminate() every
+    // close code arrives. Reported to the lead (issue 12 item 1, the WebSocket statuses).
     id: "issue 12 item 1: WebSocket 1009 (over 16 MiB) and 1007 (invalid UTF-8) arrive as 1006",
     transports: ["ws"],
     cases: /^huge\/|utf8/,

@@ -50,11 +50,11 @@ export const FUZZ_DEFAULTS: Omit<FuzzOptions, "seed"> = {
 };
 
 /**
- * How the fuzzer starts the server: room for many sessions at once (admission is not under
- * test), and HTTP/2 keepalive pings every 2 s so that connections the fuzzer broke are closed
- * within 4 s, before descriptors are counted.
+ * How the fuzzer starts the server: room for many sessions at once and no rate limit (admission
+ * and limits are not under test), and HTTP/2 keepalive pings every 2 s with no drain, so that
+ * connections the fuzzer broke are closed within 4 s, before descriptors are counted.
  */
-export const FUZZ_SERVER_ARGS = ["--capacity", "32", "--http2-keepalive", "2"];
+export const FUZZ_SERVER_ARGS = ["--capacity", "32", "--rate-limit", "0", "--http2-keepalive", "2", "--drain-seconds", "0"];
 
 export interface TransportResult {
   fuzz: TransportName;

@@ -100,6 +100,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     maxSessionMemoryMb: Math.ceil((2 * config.maxMessageBytes) / 2 ** 20) + 10,
     resets: { burst: config.streamResetBurst, rate: config.streamResetRate },
     keepaliveMs: config.http2KeepaliveSeconds * 1000,
+    // A drain (SIGTERM) closes connections gracefully: keepalive leaves them that long at least.
+    closingGraceMs: Math.max(2 * config.http2KeepaliveSeconds, config.drainSeconds) * 1000,
   });
   const port = await server.listen(config.port, config.host);
   const scheme = config.tls ? "https" : "http";

@@ -64,6 +64,8 @@ export interface Http2Limits {
   resets: ResetBudget;
   /** Pings every connection this often and closes one that does not answer (h2-keepalive.ts); 0: never, ms. */
   keepaliveMs?: number;
+  /** How long a connection closing gracefully may take before keepalive closes it, ms. */
+  closingGraceMs?: number;
 }
 
 export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined, limits: Http2Limits): OnePortServer {
@@ -73,7 +75,7 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
     guardSession(s, limits.resets);
     h2sessions.add(s);
     s.once("close", () => h2sessions.delete(s));
-    if (limits.keepaliveMs) keepAlive(s, limits.keepaliveMs);
+    if (limits.keepaliveMs) keepAlive(s, limits.keepaliveMs, limits.closingGraceMs);
   };
   const track = (s: Duplex) => {
     sockets.add(s);
