@@ -24,6 +24,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { CHUNK_MS, pace, speech as speechPcm } from "./live.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -37,31 +38,7 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds);
 const PATCH = !values["full-frames"];
 const P99_LIMIT = Number(values.p99);
-const CHUNK_MS = 40;
-
-/** 16 kHz mono PCM16 speech, `seconds` long: the held-out sentences back to back. */
-function speech(seconds) {
-  const dir = path.join(here, "..", "models", "heldout");
-  const files = values.wav ? [values.wav] : JSON.parse(readFileSync(path.join(dir, "heldout.json"), "utf8")).utterances.map((u) => path.join(dir, `${u.name}.wav`));
-  const parts = [];
-  let bytes = 0;
-  for (let i = 0; bytes < seconds * 32000; i++) {
-    const wav = readFileSync(files[i % files.length]);
-    let off = 12;
-    while (off + 8 <= wav.length) {
-      const id = wav.toString("ascii", off, off + 4);
-      const size = wav.readUInt32LE(off + 4);
-      if (id === "fmt " && wav.readUInt32LE(off + 12) !== 16000) throw new Error("the bench's speech must be 16 kHz PCM16 WAV");
-      if (id === "data") {
-        parts.push(wav.subarray(off + 8, off + 8 + size));
-        bytes += size;
-        break;
-      }
-      off += 8 + size + (size & 1);
-    }
-  }
-  return Buffer.concat(parts).subarray(0, Math.floor(seconds * 16000) * 2);
-}
+const speech = (seconds) => speechPcm(seconds, values.wav);
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null);
 const round = (x) => (x === null ? null : Number(x.toFixed(1)));
@@ -78,10 +55,10 @@ function session(url, pcm) {
     let lookahead = 2;
     // Video frames are the avatar's samples_per_frame (640 at 25 fps, 800 at 20); audio goes out in 640-sample chunks.
     let spf = 640;
-    let timer;
+    let stopPacing = () => {};
     let t0 = 0;
     const finish = () => {
-      clearInterval(timer);
+      stopPacing();
       try { ws.close(); } catch { /* already closed */ }
       resolve(r);
     };
@@ -95,23 +72,8 @@ function session(url, pcm) {
           spf = j.samples_per_frame || 640;
           r.expected = Math.ceil(total / spf);
           t0 = performance.now();
-          let k = 0;
           // Drift-free pacing: chunk k goes out at t0 + 40 k ms.
-          const tick = () => {
-            while (k * 640 < total && performance.now() >= t0 + k * CHUNK_MS) {
-              const msg = Buffer.alloc(1 + Math.min(640, total - k * 640) * 2);
-              msg[0] = 0x01;
-              pcm.copy(msg, 1, k * 1280, Math.min(pcm.length, (k + 1) * 1280));
-              ws.send(msg);
-              sentAt[k++] = performance.now();
-            }
-            if (k * 640 >= total) {
-              clearInterval(timer);
-              ws.send(JSON.stringify({ type: "end" }));
-            }
-          };
-          timer = setInterval(tick, 5);
-          tick();
+          stopPacing = pace(pcm, (chunk) => ws.send(Buffer.concat([Buffer.of(0x01), chunk])), () => ws.send(JSON.stringify({ type: "end" })), sentAt);
         } else if (j.type === "speech_started") {
           startPts ??= j.pts;
         } else if (j.type === "frames_dropped") {

@@ -134,6 +134,11 @@ export interface ServerConfig {
   wsSendHighWaterBytes: number;
   /** How often a grpc.health.v1 Watch stream re-reads readiness, ms. */
   healthWatchMs: number;
+  /**
+   * HTTP/2 connections are pinged this often; one whose ping is unanswered a period later is
+   * closed (a peer that is gone, or a connection Node stopped reading). 0: never. Seconds.
+   */
+  http2KeepaliveSeconds: number;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -182,6 +187,7 @@ export const DEFAULTS: ServerConfig = {
   wsStatsIntervalMs: 5000,
   wsSendHighWaterBytes: 4 * 1024 * 1024,
   healthWatchMs: 500,
+  http2KeepaliveSeconds: 30,
 };
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {

@@ -15,6 +15,7 @@ import { reflectionRoutes } from "./transport/reflection.js";
 import { rpcMetrics } from "./transport/rpc-metrics.js";
 import { createOnePortServer } from "./transport/one-port.js";
 import { checkOrigin, refusalText, withOriginPolicy } from "./transport/origin.js";
+import { requestUrl } from "./transport/request-target.js";
 import { requestContextValues, withRequestContext } from "./transport/request-context.js";
 import { httpRoutes, type StaticMount } from "./transport/static-files.js";
 import { WebSocketEndpoint } from "./transport/ws.js";
@@ -77,7 +78,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     fallback: httpRoutes(app, staticMounts, access),
   }))), config.allowOrigins);
   const server = createOnePortServer(handler, (req, socket, head) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const path = requestUrl(req.url)?.pathname;
     const origin = checkOrigin(req.headers, config.allowOrigins);
     if (origin.kind === "refused") {
       // Before the handshake: browsers report a failed connection (close 1006), other clients see the 403.
@@ -98,6 +99,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Room for a whole message at the limit in flight on a connection, and Node's own 10 MB.
     maxSessionMemoryMb: Math.ceil((2 * config.maxMessageBytes) / 2 ** 20) + 10,
     resets: { burst: config.streamResetBurst, rate: config.streamResetRate },
+    keepaliveMs: config.http2KeepaliveSeconds * 1000,
+    // A drain (SIGTERM) closes connections gracefully: keepalive leaves them that long at least.
+    closingGraceMs: Math.max(2 * config.http2KeepaliveSeconds, config.drainSeconds) * 1000,
   });
   const port = await server.listen(config.port, config.host);
   const scheme = config.tls ? "https" : "http";

@@ -2,6 +2,7 @@
 // check), hostile static paths, unknown methods in every protocol, health, reflection, metrics.
 import { spawn } from "node:child_process";
 import http2 from "node:http2";
+import net from "node:net";
 import path from "node:path";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
@@ -121,7 +122,51 @@ describe("static files under hostile paths", () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.url}/`)).status).toBe(200);
   });
+
+  it("answers targets that start with // (read as a host by new URL) over HTTP/1.1, HTTP/2 and the upgrade, and keeps serving", async () => {
+    const port = new URL(server.url).port;
+    for (const target of ["///%00/x", "//%zz", "//[::1/ws"]) {
+      for (const upgrade of ["", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"]) {
+        const line = await rawStatusLine(Number(port), `GET ${target} HTTP/1.1\r\nHost: localhost\r\n${upgrade}\r\n`);
+        expect(line, `${target} ${upgrade ? "upgrade" : ""}`).toMatch(/^HTTP\/1\.1 40[04] /);
+      }
+      const h2 = http2.connect(server.url);
+      const status = await new Promise<number>((resolve, reject) => {
+        const s = h2.request({ ":path": target });
+        s.on("response", (h) => resolve(Number(h[":status"])));
+        s.on("error", reject);
+        s.resume();
+      }).finally(() => h2.close());
+      expect(status, target).toBeGreaterThanOrEqual(400);
+    }
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
 });
+
+/** The status line a raw request gets (the connection closed after at most 10 s). */
+function rawStatusLine(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(request));
+    let got = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer to ${JSON.stringify(request.slice(0, 40))} in 10 s`));
+    }, 10_000);
+    socket.on("data", (d) => {
+      got += d.toString("latin1");
+      if (got.includes("\r\n")) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(got.split("\r\n")[0]!);
+      }
+    });
+    socket.on("error", reject);
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(got.split("\r\n")[0] ?? "");
+    });
+  });
+}
 
 describe("unknown methods", () => {
   it("answer UNIMPLEMENTED over gRPC (HTTP/2), gRPC-Web and Connect", async () => {

@@ -80,6 +80,7 @@ export const serve: Command = {
     { name: "jwt-public-key", value: "FILE", description: "PEM public key (RSA, EC P-256, Ed25519) verifying JWT bearer tokens (RS256, ES256, EdDSA); claims avatars, max_sessions, scope \"admin\"" },
     { name: "rate-limit", value: "N", default: `${DEFAULTS.rateLimit}/s per client, bursts of ${DEFAULTS.rateBurst}`, description: "request/response calls one client may make a second (0: no limit)" },
     { name: "drain-seconds", value: "S", default: String(DEFAULTS.drainSeconds), description: "on SIGTERM, how long running utterances may take to finish before the rest are ended (going away)" },
+    { name: "http2-keepalive", value: "SECONDS", default: String(DEFAULTS.http2KeepaliveSeconds), description: "ping HTTP/2 connections this often and close one that has not answered by the next ping (a peer gone without closing); 0: never" },
     { name: "open", description: "open the demo page in the desktop's browser" },
   ],
   async run(values) {
@@ -97,6 +98,7 @@ export const serve: Command = {
       ...accessOptions(values),
       rateLimit,
       rateBurst: rateLimit === undefined ? undefined : Math.max(1, 2 * rateLimit),
+      http2KeepaliveSeconds: intOption(values, "http2-keepalive", 0, 86_400),
     };
     // Cheap checks first: a typo in a folder, a busy port or a bad origin is reported before any model loads.
     checkAvatarFolders(options.avatarRoots!);

@@ -17,6 +17,7 @@ import type { Logger } from "../logger.js";
 import { TokenBucket } from "./h2-guard.js";
 import { requestContext } from "./request-context.js";
 import { toConnectError } from "./status.js";
+import { requestUrl } from "./request-target.js";
 
 /** The subprotocol a WebSocket client offers beside `bearer.TOKEN`. */
 export const WS_SUBPROTOCOL = "lipsync";
@@ -51,7 +52,7 @@ export function bearerToken(value: string | null | undefined): string | undefine
 export function wsToken(url: string | undefined, headers: IncomingHttpHeaders): string | undefined {
   const header = bearerToken(headers.authorization);
   if (header) return header;
-  const query = new URL(url ?? "/", "http://localhost").searchParams.get("token");
+  const query = requestUrl(url)?.searchParams.get("token");
   if (query) return query;
   const offered = String(headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
   return offered.find((p) => p.startsWith(BEARER_PROTOCOL))?.slice(BEARER_PROTOCOL.length) || undefined;

@@ -12,6 +12,7 @@ import type { Duplex } from "node:stream";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { TlsConfig } from "../config.js";
 import { guardSession, type ResetBudget } from "./h2-guard.js";
+import { keepAlive } from "./h2-keepalive.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -61,11 +62,21 @@ export interface Http2Limits {
   maxSessionMemoryMb: number;
   /** Streams a peer may abandon (reset) before it is sent away (h2-guard.ts). */
   resets: ResetBudget;
+  /** Pings every connection this often and closes one that does not answer (h2-keepalive.ts); 0: never, ms. */
+  keepaliveMs?: number;
+  /** How long a connection closing gracefully may take before keepalive closes it, ms. */
+  closingGraceMs?: number;
 }
 
 export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler, tls: TlsConfig | undefined, limits: Http2Limits): OnePortServer {
   const sockets = new Set<Duplex>();
   const h2sessions = new Set<http2.Http2Session>();
+  const watch = (s: http2.ServerHttp2Session) => {
+    guardSession(s, limits.resets);
+    h2sessions.add(s);
+    s.once("close", () => h2sessions.delete(s));
+    if (limits.keepaliveMs) keepAlive(s, limits.keepaliveMs, limits.closingGraceMs);
+  };
   const track = (s: Duplex) => {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
@@ -79,21 +90,13 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
     const secure = http2.createSecureServer({ ...h2Options, cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
     secure.on("upgrade", onUpgrade);
     secure.on("secureConnection", track);
-    secure.on("session", (s) => {
-      guardSession(s, limits.resets);
-      h2sessions.add(s);
-      s.once("close", () => h2sessions.delete(s));
-    });
+    secure.on("session", watch);
     listener = secure;
   } else {
     const h1 = http.createServer(handler);
     h1.on("upgrade", onUpgrade);
     const h2 = http2.createServer(h2Options, handler);
-    h2.on("session", (s) => {
-      guardSession(s, limits.resets);
-      h2sessions.add(s);
-      s.once("close", () => h2sessions.delete(s));
-    });
+    h2.on("session", watch);
     listener = net.createServer((socket) => {
       track(socket);
       sniff(socket, (s) => h2.emit("connection", s), (s) => h1.emit("connection", s));

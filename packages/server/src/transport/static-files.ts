@@ -12,6 +12,7 @@ import type { LipSyncApp } from "../app.js";
 import { asLipSyncError } from "../errors.js";
 import { bearerToken, type Access } from "./access.js";
 import { HTTP_STATUS } from "./status.js";
+import { requestUrl } from "./request-target.js";
 import { answerUnimplemented, rpcProcedure } from "./unimplemented.js";
 
 export interface StaticMount {
@@ -76,11 +77,15 @@ export function resolveFile(mounts: StaticMount[], urlPath: string): string | un
 
 export function httpRoutes(app: LipSyncApp, mounts: StaticMount[], access?: Access) {
   return (req: Req, res: Res): void => {
-    const url = new URL(req.url ?? "/", "http://localhost");
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
       res.end(body);
     };
+    const url = requestUrl(req.url);
+    if (!url) {
+      send(400, "text/plain", "bad request target\n");
+      return;
+    }
     const procedure = rpcProcedure(req);
     if (procedure) {
       // Only our own services' names become label values: anything else could grow the series without bound.

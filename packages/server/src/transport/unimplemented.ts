@@ -4,6 +4,7 @@
  * they would report as UNKNOWN. Requests that are not RPC-shaped fall through to the files.
  */
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import { requestUrl } from "./request-target.js";
 
 type Req = Parameters<ReturnType<typeof connectNodeAdapter>>[0];
 type Res = Parameters<ReturnType<typeof connectNodeAdapter>>[1];
@@ -14,7 +15,8 @@ const CONNECT_TYPES = /^application\/(connect\+)?(proto|json)\b/;
 /** The procedure an RPC-shaped request names ("pkg.Service/Method"), else undefined. */
 export function rpcProcedure(req: Req): string | undefined {
   if (req.method !== "POST") return undefined;
-  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  const path = requestUrl(req.url)?.pathname;
+  if (path === undefined) return undefined;
   const m = RPC_PATH.exec(path);
   if (!m || m[0].length > 256) return undefined;
   const type = String(req.headers["content-type"] ?? "");
