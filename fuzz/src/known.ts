@@ -18,16 +18,7 @@ interface Known {
 }
 
 export const KNOWN: readonly Known[] = [
-  {
-    // transport/ws.ts terminates the socket on the ws library's "error" event, right after the
-    // library has sent its close frame (1009 for a message over the limit, 1007 for invalid
-    // UTF-8): the frame is often lost and the client sees 1006. Without that terminate() every
-    // close code arrives. Reported to the lead (issue 12 item 1, the WebSocket statuses).
-    id: "issue 12 item 1: WebSocket 1009 (over 16 MiB) and 1007 (invalid UTF-8) arrive as 1006",
-    transports: ["ws"],
-    cases: /^huge\/|utf8/,
-    answer: /^no_status: closed without a close frame/,
-  },
+  // None today. The last (WebSocket 1009 and 1007 arriving as 1006) was fixed in transport/ws.ts.
 ];
 
 export function knownFinding(transport: string, caseName: string, result: CaseResult): KnownMatch | undefined {

@@ -81,7 +81,10 @@ export class WebSocketEndpoint {
       this.app.stats.wsOpened();
       ws.on("message", (data, isBinary) => c.core.onMessage(toBytes(data), isBinary));
       ws.on("pong", () => (c.alive = true));
-      ws.on("error", () => ws.terminate());
+      // The ws library has already sent the close frame (1009, 1007, 1002) on a protocol error
+      // and ends the socket after the closing handshake or its own timeout; terminating here
+      // raced that frame and clients saw 1006. Socket errors it destroys itself.
+      ws.on("error", () => undefined);
       ws.on("close", () => {
         c.core.onClose();
         this.sockets.delete(c);
