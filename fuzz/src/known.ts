@@ -8,7 +8,7 @@
 import type { CaseResult } from "./transport.js";
 import type { KnownMatch } from "./oracle.js";
 
-interface Known {
+export interface Known {
   id: string;
   transports: readonly string[];
   /** Case names this finding shows up in (a prefix of FuzzCase.name). */
@@ -21,7 +21,7 @@ export const KNOWN: readonly Known[] = [
   // None today. The last (WebSocket 1009 and 1007 arriving as 1006) was fixed in transport/ws.ts.
 ];
 
-export function knownFinding(transport: string, caseName: string, result: CaseResult): KnownMatch | undefined {
-  const k = KNOWN.find((x) => x.transports.includes(transport) && x.cases.test(caseName) && x.answer.test(`${result.verdict.failure}: ${result.verdict.detail}`));
+export function knownFinding(transport: string, caseName: string, result: CaseResult, known: readonly Known[] = KNOWN): KnownMatch | undefined {
+  const k = known.find((x) => x.transports.includes(transport) && x.cases.test(caseName) && x.answer.test(`${result.verdict.failure}: ${result.verdict.detail}`));
   return k ? { id: k.id } : undefined;
 }

@@ -26,8 +26,8 @@ describe("fuzz oracle", () => {
 
   it("reads the documented WebSocket close codes from docs/protocol.md", () => {
     const codes = documentedCloseCodes();
-    for (const c of [1000, 4400, 4404, 4412, 4429, 4503, 1009, 1011, 1001]) expect(codes.has(c), String(c)).toBe(true);
-    expect(codes.has(1007)).toBe(false);
+    for (const c of [1000, 1001, 1002, 1007, 1009, 1011, 4400, 4401, 4403, 4404, 4412, 4429, 4503]) expect(codes.has(c), String(c)).toBe(true);
+    expect(codes.has(1006)).toBe(false);
     expect(codes.has(4000)).toBe(false);
   });
 
@@ -68,12 +68,15 @@ describe("fuzz oracle", () => {
   });
 
   it("counts known findings apart from failures, and only for the answers they name", () => {
+    const known = [{ id: "a filed defect", transports: ["grpc"], cases: /^unary-garbage\//, answer: /^internal: grpc-status 13: parse binary/ }];
     const tally = new Tally();
     const internal = { answer: "grpc-status 13", verdict: { failure: "internal" as const, detail: "grpc-status 13: parse binary: premature EOF" } };
-    tally.record("unary-garbage/GetAvatar", 1, internal.answer, internal.verdict, knownFinding("grpc", "unary-garbage/GetAvatar", internal));
+    tally.record("unary-garbage/GetAvatar", 1, internal.answer, internal.verdict, knownFinding("grpc", "unary-garbage/GetAvatar", internal, known));
     const other = { answer: "grpc-status 13", verdict: { failure: "internal" as const, detail: "grpc-status 13: internal error" } };
-    tally.record("unary-valid/RenderFrame", 2, other.answer, other.verdict, knownFinding("grpc", "unary-valid/RenderFrame", other));
-    expect(tally.failed).toBe(1);
+    tally.record("unary-valid/RenderFrame", 2, other.answer, other.verdict, knownFinding("grpc", "unary-valid/RenderFrame", other, known));
+    // The same answer on another transport is not the filed defect.
+    tally.record("unary-garbage/GetAvatar", 3, internal.answer, internal.verdict, knownFinding("connect", "unary-garbage/GetAvatar", internal, known));
+    expect(tally.failed).toBe(2);
     expect([...tally.known.values()]).toEqual([1]);
     expect(tally.examples[0]).toMatchObject({ kind: "internal", seed: 2 });
   });
