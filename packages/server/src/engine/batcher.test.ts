@@ -3,7 +3,7 @@ import { LipSyncError } from "../errors.js";
 import { Batcher, CANCELLED, DROPPED } from "./batcher.js";
 
 /** A batcher whose runs are recorded and finish only when released. */
-function recorded(options: { maxBatch: number; maxWaitMs?: number; buckets?: number[] }) {
+function recorded(options: { maxBatch: number; maxWaitMs?: number; buckets?: number[]; now?: () => number }) {
   const runs: { inputs: number[]; size: number }[] = [];
   let release: (() => void) | undefined;
   const batcher = new Batcher<number, number>(async (inputs, size) => {
@@ -64,6 +64,27 @@ describe("Batcher", () => {
     expect((await patient).output).toBe(20);
     expect(runs.flatMap((r) => r.inputs)).toEqual([0, 2]);
     expect(batcher.dropped).toBe(1);
+  });
+
+  it("drops a droppable item due sooner than a batch takes to run, not one with time to spare", async () => {
+    // A clock the test moves: each run takes 100 ms of it.
+    let clock = 1000;
+    const { batcher, runs, releaseRun } = recorded({ maxBatch: 4, now: () => clock });
+    const first = batcher.submit(0);
+    clock += 100;
+    await releaseRun();
+    await first;
+    const busy = batcher.submit(1);
+    // Neither deadline has passed when the running batch ends; only the second can still be met.
+    const hopeless = batcher.submit(2, { deadline: clock + 150, droppable: true });
+    const inTime = batcher.submit(3, { deadline: clock + 400, droppable: true });
+    clock += 100;
+    await releaseRun();
+    await busy;
+    await releaseRun();
+    await expect(hopeless).rejects.toMatchObject({ code: "deadline_exceeded", message: DROPPED });
+    expect((await inTime).output).toBe(30);
+    expect(runs.flatMap((r) => r.inputs)).toEqual([0, 1, 3]);
   });
 
   it("pads batches to the smallest bucket that holds them", async () => {

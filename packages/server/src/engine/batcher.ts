@@ -5,7 +5,11 @@
  *
  * Scheduling is earliest-deadline-first: a live session's frame, due soon, goes ahead of a bulk
  * render due later, so one busy caller cannot starve the others. An item may be cancelled (its
- * AbortSignal) or, if `droppable`, dropped once its deadline has passed: neither is ever run.
+ * AbortSignal) or, if `droppable`, dropped once its deadline can no longer be met (it has passed,
+ * or is nearer than a batch's recent run time): neither is ever run. Under overload that matters:
+ * plain EDF would keep running the most urgent items just too late to be of use, so that every
+ * frame is computed and then thrown away; dropping the hopeless ones first spends the model on
+ * frames that still arrive in time.
  * With `buckets`, a batch of n items runs at the smallest bucket size >= n (the model pads), so
  * the model sees only a few batch shapes, each warmed up once at load.
  */
@@ -21,7 +25,7 @@ export interface BatchTiming {
 }
 
 export interface SubmitOptions {
-  /** performance.now() by which the result is wanted; earlier deadlines run first. */
+  /** this.now() by which the result is wanted; earlier deadlines run first. */
   deadline?: number;
   /** Drop the item, unrun, once its deadline has passed (a late live frame is worthless). */
   droppable?: boolean;
@@ -48,6 +52,8 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /** Allowed batch sizes, ascending; the largest is the effective maxBatch. Default: any size. */
   buckets?: number[];
+  /** The clock, ms (tests pass their own). Default: performance.now. */
+  now?: () => number;
 }
 
 /** Deadline of an item submitted without one: enqueue time + this, ms. */
@@ -70,18 +76,22 @@ export class Batcher<I, O> {
   items = 0;
   dropped = 0;
   padded = 0;
+  /** Recent batch run time (moving average), ms: an item due sooner than this is hopeless. */
+  private runEstimateMs = 0;
+  private readonly now: () => number;
 
   constructor(private readonly run: BatchRunner<I, O>, private readonly options: BatcherOptions) {
     const buckets = options.buckets?.filter((b) => b >= 1 && b <= options.maxBatch).sort((a, b) => a - b);
     this.buckets = buckets?.length ? buckets : undefined;
     this.maxBatch = this.buckets ? this.buckets.at(-1)! : Math.max(1, options.maxBatch);
+    this.now = options.now ?? (() => performance.now());
   }
 
   submit(input: I, opts: SubmitOptions = {}): Promise<{ output: O; timing: BatchTiming }> {
     if (this.closed) return Promise.reject(this.closed);
     if (opts.signal?.aborted) return Promise.reject(new LipSyncError("cancelled", CANCELLED));
     return new Promise((resolve, reject) => {
-      const enqueued = performance.now();
+      const enqueued = this.now();
       const p: Pending<I, O> = {
         input, enqueued, deadline: opts.deadline ?? enqueued + DEFAULT_BUDGET_MS, droppable: opts.droppable ?? false,
         signal: opts.signal, onAbort: undefined, resolve, reject,
@@ -149,13 +159,13 @@ export class Batcher<I, O> {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.flush();
-      }, Math.max(0, this.options.maxWaitMs - (performance.now() - oldest)));
+      }, Math.max(0, this.options.maxWaitMs - (this.now() - oldest)));
     }
   }
 
-  /** The next batch: late droppable items are dropped on the way. */
+  /** The next batch: droppable items that cannot be in time are dropped on the way. */
   private take(): Pending<I, O>[] {
-    const now = performance.now();
+    const now = this.now() + this.runEstimateMs;
     const batch: Pending<I, O>[] = [];
     let i = 0;
     while (i < this.queue.length && batch.length < this.maxBatch) {
@@ -182,10 +192,11 @@ export class Batcher<I, O> {
     if (batch.length === 0) return;
     this.running = true;
     const size = this.bucketFor(batch.length);
-    const start = performance.now();
+    const start = this.now();
     try {
       const outputs = await this.run(batch.map((p) => p.input), size);
-      const runMs = performance.now() - start;
+      const runMs = this.now() - start;
+      this.runEstimateMs = this.batches === 0 ? runMs : 0.8 * this.runEstimateMs + 0.2 * runMs;
       this.batches++;
       this.items += batch.length;
       this.padded += size - batch.length;
