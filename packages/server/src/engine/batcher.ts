@@ -25,7 +25,7 @@ export interface BatchTiming {
 }
 
 export interface SubmitOptions {
-  /** this.now() by which the result is wanted; earlier deadlines run first. */
+  /** When the result is wanted, on the batcher's clock (performance.now() by default); earlier deadlines run first. */
   deadline?: number;
   /** Drop the item, unrun, once its deadline has passed (a late live frame is worthless). */
   droppable?: boolean;
