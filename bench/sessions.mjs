@@ -5,6 +5,7 @@
  *
  *   pnpm bench:sessions [--sessions N | --sweep] [--device cpu|cuda] [--avatar demo]
  *                       [--seconds 20] [--full-frames] [--url ws://HOST:PORT/ws] [--p99 100]
+ *                       [--server-args="--avatars DIR --max-batch 16"]   (with "=": the value starts with a dash)
  *
  * Per run (one JSON line): speech frames delivered vs expected, frames the server dropped
  * (frames_dropped), frame latency p50/p99/max, first-frame latency, the server's CPU use and,

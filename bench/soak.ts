@@ -5,7 +5,7 @@
  * utterances (no close frame) and come back; a quarter read slowly (whole frames, the socket
  * paused for seconds at a time).
  *
- *   pnpm bench:soak [--sessions 8] [--minutes 10] [--sample-seconds 5] [--seed 1] [--cli packages/server/dist/cli.js] [--server-args "..."]
+ *   pnpm bench:soak [--sessions 8] [--minutes 10] [--sample-seconds 5] [--seed 1] [--cli packages/server/dist/cli.js] [--server-args="..."]
  *
  * One JSON line. It holds (`ok`) when:
  * - every healthy client's utterance is accounted for: frames delivered + frames the server

@@ -2,7 +2,7 @@
  * pnpm fuzz: seeded malformed input against every transport of a real `lipsync serve` process.
  *
  *   pnpm fuzz [--cases 2000] [--seed S] [--transports grpc,connect,grpc-web,ws,http] [--concurrency 8]
- *             [--only grpc:123,ws:7] [--cli packages/server/dist/cli.js] [--server-args "..."]
+ *             [--only grpc:123,ws:7] [--cli packages/server/dist/cli.js] [--server-args="..."]
  *             [--healthz-max-ms 1000] [--healthz-slow-share 0.02]
  *
  * Prints one JSON line per transport (cases, failures by kind with replayable examples, known
@@ -21,7 +21,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log("usage: pnpm fuzz [--cases N] [--seed S] [--transports grpc,connect,grpc-web,ws,http] [--concurrency C] [--only T:K,...] [--cli FILE] [--server-args ARGS] [--healthz-max-ms MS] [--healthz-slow-share X]");
+  console.log("usage: pnpm fuzz [--cases N] [--seed S] [--transports grpc,connect,grpc-web,ws,http] [--concurrency C] [--only T:K,...] [--cli FILE] [--server-args="ARGS"] [--healthz-max-ms MS] [--healthz-slow-share X]");
   process.exit(0);
 }
 
