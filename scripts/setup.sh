@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what lipsync needs on a fresh Debian/Ubuntu machine with Node 20+, then builds.
 #   bash scripts/setup.sh            # Node packages and build (enough to serve)
-#   bash scripts/setup.sh --system   # also Debian packages: ffmpeg, Chromium, Python bits for tests
+#   bash scripts/setup.sh --system   # also Debian packages: ffmpeg, Chromium, Python bits for tests,
+#                                    # and the recordings of people the quality gate listens to
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--system" ]]; then
-  pkgs=(ffmpeg chromium python3 python3-numpy python3-skimage python3-pil)
+  pkgs=(ffmpeg chromium python3 python3-numpy python3-scipy python3-skimage python3-pil
+        # Real human speech for the quality gate (models/realspeech/set.json; never trained on).
+        alsa-utils klettres-data asterisk-core-sounds-en-wav asterisk-core-sounds-fr-wav)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

@@ -267,7 +267,7 @@ def group(name: str) -> str:
     return "klettres" if name.startswith("klettres-") else name
 
 
-def evaluate_model(net, idle_crops, path: str = SET_PATH, frames_fn=None):
+def evaluate_model(net, idle_crops, path: str = SET_PATH):
     """Per-source figures of a torch LipSync model (render_crops as in evaluate.py)."""
     import evaluate as ev
     doc = load_set(path)
@@ -307,7 +307,8 @@ def main(argv):
         net = modelmod.LipSync()
         net.load_state_dict(torch.load(path), strict=False)
         net.eval()
-        idle = np.load(os.path.join(ROOT, "training", "work", "idle_crops.npy"))
+        import dataset
+        _, _, idle = dataset.idle_frames()
         per_source, grouped = evaluate_model(net, idle)
         for name, fig in per_source.items():
             print(name, json.dumps(strip(fig)))

@@ -23,7 +23,7 @@ from constants import AUDIO_CONTEXT, AUDIO_FEATURE_DIM  # noqa: E402
 
 WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "work")
 SEED = 1234
-STEPS = 2600
+STEPS = 2400
 CLIPS, CLIP_LEN = 4, 4   # clips rendered for the pixel loss
 AUDIO_CLIPS = 4          # further clips for the mouth-parameter loss alone
 LR = 2e-3
