@@ -112,29 +112,29 @@ async function naive(): Promise<Result> {
   const video = path.join(tmp, "avatar.mp4");
   const made = spawnSync("ffmpeg", ["-y", "-loglevel", "error", "-framerate", "25", "-i", path.join(dir, "frames", "%04d.jpg"), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", video]);
   if (made.status !== 0) throw new Error("ffmpeg is needed for the naive path (apt-get install ffmpeg)");
-  const model = await LipSyncModel.load(path.join(dir, spec.unet), path.join(dir, spec.audioEncoder), {
-    size: spec.inputSize, audioContext: spec.audioContext, featureDim: spec.audioFeatureDim, melBins: spec.mel.nMels, melFrames: spec.mel.windowFrames,
-    names: { image: spec.inputs.image, audio: spec.inputs.audio, mel: spec.inputs.mel, output: spec.outputs.image, feature: spec.outputs.feature },
-  }, { device: "cpu", threads: os.availableParallelism(), maxBatch: 1, maxBatchWaitMs: 0 }, silentLogger());
+  const model = await LipSyncModel.load({ unet: path.join(dir, spec.unet.file), encoder: path.join(dir, spec.encoder!.file) }, spec,
+    { device: "cpu", threads: os.availableParallelism(), maxBatch: 1, maxBatchWaitMs: 0 }, silentLogger());
+  const context = spec.unet.audio.dims[0]!;
+  const featureDim = spec.audio.featureDim;
   const wav = parseWav(readFileSync(path.join(dir, manifest.audioTrack!)));
   const one = async (i: number) => {
     const t0 = performance.now();
     const raw = spawnSync("ffmpeg", ["-loglevel", "error", "-ss", (i / 25).toFixed(3), "-i", video, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], { maxBuffer: 64 << 20 });
     const frame = { data: new Uint8Array(raw.stdout), width: manifest.width, height: manifest.height };
     const rect = manifest.cropBoxes[i]!;
-    const input = modelInput(cropToPlanar(frame, rect, spec.inputSize), spec.inputSize, manifest.mouthBox);
+    const input = modelInput(cropToPlanar(frame, rect, spec.image), spec.image);
     // Audio features from scratch: mel of the track, then the encoder on each context window.
     const windows = new FrameWindows(DEFAULT_MEL);
     const from = Math.max(0, (i - 10) * 640);
     windows.add(melSpectrogram(wav.samples.subarray(from, Math.min(wav.samples.length, (i + 4) * 640)), DEFAULT_MEL));
     windows.end();
-    const audio = new Float32Array(spec.audioContext * spec.audioFeatureDim);
+    const audio = new Float32Array(context * featureDim);
     const base = i - from / 640;
-    for (let k = 0; k < spec.audioContext; k++) audio.set((await model.encode(windows.window(base - spec.audioContext + 1 + k))).value, k * spec.audioFeatureDim);
+    for (let k = 0; k < context; k++) audio.set((await model.encode(windows.window(base - context + 1 + k))).value, k * featureDim);
     const t1 = performance.now();
     const out = await model.generate(input, audio);
     const t2 = performance.now();
-    const pixels = composite(frame, out.value, spec.inputSize, rect, pasteMask(rect, spec.inputSize, manifest.mouthBox, manifest.feather));
+    const pixels = composite(frame, out.value, spec.image, rect, pasteMask(rect, spec.image));
     const t3 = performance.now();
     await encodeJpeg(pixels, frame.width, frame.height, 85);
     const t4 = performance.now();

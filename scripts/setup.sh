@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--system" ]]; then
-  pkgs=(ffmpeg chromium python3 python3-numpy python3-scipy python3-skimage python3-pil
+  pkgs=(ffmpeg chromium python3 python3-numpy python3-scipy python3-skimage python3-pil python3-torch python3-onnx
         # Real human speech for the quality gate (models/realspeech/set.json; never trained on).
         alsa-utils klettres-data asterisk-core-sounds-en-wav asterisk-core-sounds-fr-wav)
   missing=()

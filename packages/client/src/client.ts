@@ -48,7 +48,9 @@ export type SpeechEvent =
   | { type: "frame"; frame: FrameData }
   | { type: "speech-started"; pts: number }
   | { type: "speech-ended"; startPts: number; endPts: number; interrupted: boolean }
-  | { type: "playback-finished"; position: number; interrupted: boolean };
+  | { type: "playback-finished"; position: number; interrupted: boolean }
+  /** The server dropped speech frames [startPts, endPts) that would have arrived too late. */
+  | { type: "frames-dropped"; startPts: number; endPts: number };
 
 export function speechEvent(r: SpeakResponse): SpeechEvent | undefined {
   const m = r.message;
@@ -63,6 +65,8 @@ export function speechEvent(r: SpeakResponse): SpeechEvent | undefined {
       return { type: "speech-ended", startPts: Number(m.value.startPts), endPts: Number(m.value.endPts), interrupted: m.value.interrupted };
     case "playbackFinished":
       return { type: "playback-finished", position: Number(m.value.position), interrupted: m.value.interrupted };
+    case "framesDropped":
+      return { type: "frames-dropped", startPts: Number(m.value.startPts), endPts: Number(m.value.endPts) };
     default:
       return undefined;
   }
@@ -117,6 +121,7 @@ export class LipSyncClient {
       if (m.case === "started") yield { type: "started", sessionId: m.value.sessionId, samplesPerFrame: m.value.samplesPerFrame, clockRate: m.value.clockRate };
       else if (m.case === "frame") yield { type: "frame", frame: frameData(m.value) };
       else if (m.case === "speechEnded") yield { type: "speech-ended", startPts: Number(m.value.startPts), endPts: Number(m.value.endPts), interrupted: m.value.interrupted };
+      else if (m.case === "framesDropped") yield { type: "frames-dropped", startPts: Number(m.value.startPts), endPts: Number(m.value.endPts) };
     }
   }
 

@@ -223,6 +223,9 @@ export class LipSyncSocket {
       case "playback_finished":
         this.emit({ type: "playback-finished", position: Number(m.position), interrupted: Boolean(m.interrupted) });
         break;
+      case "frames_dropped":
+        this.emit({ type: "frames-dropped", startPts: Number(m.start_pts), endPts: Number(m.end_pts) });
+        break;
       case "started":
         this.emit({ type: "started", sessionId: String(m.session_id), samplesPerFrame: Number(m.samples_per_frame), clockRate: Number(m.clock_rate) });
         break;

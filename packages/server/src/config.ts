@@ -44,6 +44,20 @@ export interface ServerConfig {
   maxQueuedFrames: number;
   /** Concurrent sessions the server accepts. */
   maxSessions: number;
+  /**
+   * A live session's speech frame not rendered within this long of being due (its audio
+   * complete, or its real-time slot) is dropped and the client told: sessions of an overloaded
+   * server stay this close to their audio instead of falling further behind. Milliseconds.
+   */
+  maxFrameLatencyMs: number;
+  /**
+   * Real-time sessions per avatar the server admits, alone on the server; 0 measures it when
+   * the avatar loads (engine/capacity.ts). Sessions of several avatars share the machine in
+   * proportion. Past it, a new session is refused with RESOURCE_EXHAUSTED and a retry hint.
+   */
+  sessionCapacity: number;
+  /** Share of the measured engine rate that sessions may take (headroom for bursts), 0..1. */
+  capacityUtilisation: number;
   tls?: TlsConfig;
   /** Directory of the static player page and bundles (the web component's build). */
   publicDir?: string;
@@ -71,6 +85,9 @@ export const DEFAULTS: ServerConfig = {
   maxQueuedAudioSeconds: 60,
   maxQueuedFrames: 75,
   maxSessions: 64,
+  maxFrameLatencyMs: 500,
+  sessionCapacity: 0,
+  capacityUtilisation: 0.9,
   logLevel: "info",
   shutdownGraceSeconds: 5,
 };
@@ -90,5 +107,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     throw new Error(`device must be cpu or cuda, got ${String(config.device)}`);
   }
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
+  if (!Number.isInteger(config.sessionCapacity) || config.sessionCapacity < 0) throw new Error("sessionCapacity must be an integer >= 0");
+  if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
   return config;
 }

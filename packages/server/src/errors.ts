@@ -11,18 +11,22 @@ export type ErrorCode =
   | "resource_exhausted"
   | "unavailable"
   | "deadline_exceeded"
+  | "cancelled"
   | "internal";
 
 export class LipSyncError extends Error {
   readonly code: ErrorCode;
   /** Whether the same request may succeed later (capacity, a reload) without changes. */
   readonly retryable: boolean;
+  /** When retryable: how long to wait before retrying, ms (sent as retry-after). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "LipSyncError";
     this.code = code;
     this.retryable = options.retryable ?? (code === "unavailable" || code === "resource_exhausted");
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -44,6 +44,8 @@ export class Stats {
   readonly requests = new Map<string, number>();
   readonly transports = new Map<Transport, number>();
   framesRendered = 0;
+  framesDropped = 0;
+  sessionsRefused = 0;
   activeSessions = 0;
   websocketClients = 0;
   private readonly windows = new Map<Stage, Window>(STAGES.map((s) => [s, new Window(2048)]));
@@ -54,6 +56,7 @@ export class Stats {
   private readonly promStage: Histogram<"stage">;
   private readonly promSessions: Gauge;
   private readonly promWs: Gauge;
+  private readonly promRefused: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "lipsync_" });
@@ -68,6 +71,7 @@ export class Stats {
     });
     this.promSessions = new Gauge({ name: "lipsync_active_sessions", help: "Live speech sessions", registers: [this.registry] });
     this.promWs = new Gauge({ name: "lipsync_websocket_clients", help: "Open WebSocket connections", registers: [this.registry] });
+    this.promRefused = new Counter({ name: "lipsync_sessions_refused_total", help: "Sessions refused because the server was at capacity", registers: [this.registry] });
   }
 
   request(method: string, transport: Transport): void {
@@ -90,8 +94,20 @@ export class Stats {
     this.batchRuns += 1 / Math.max(1, t.batchSize);
   }
 
+  /** Speech frames dropped unrendered to keep a session within its latency bound. */
+  dropped(frames: number): void {
+    this.framesDropped += frames;
+    this.promFrames.inc({ kind: "dropped" }, frames);
+  }
+
   idleFrame(): void {
     this.promFrames.inc({ kind: "idle" });
+  }
+
+  /** A session refused for capacity. */
+  sessionRefused(): void {
+    this.sessionsRefused++;
+    this.promRefused.inc();
   }
 
   sessionOpened(): void {

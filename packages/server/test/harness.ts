@@ -10,7 +10,9 @@ import { startServer, type RunningServer, type StartOptions } from "../src/serve
 import { MODELS_DIR } from "./reference.js";
 
 export async function testServer(options: StartOptions = {}): Promise<RunningServer> {
-  return startServer({ port: 0, host: "127.0.0.1", avatarRoots: [MODELS_DIR], preloadAvatars: ["demo"], logger: silentLogger(), inferenceThreads: 2, ...options });
+  // A fixed capacity keeps tests that open several sessions independent of the machine's speed;
+  // the admission tests measure or set their own.
+  return startServer({ port: 0, host: "127.0.0.1", avatarRoots: [MODELS_DIR], preloadAvatars: ["demo"], logger: silentLogger(), inferenceThreads: 2, sessionCapacity: 64, ...options });
 }
 
 /** A scratch avatar root holding a copy of the demo package, to break on purpose. */

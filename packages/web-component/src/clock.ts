@@ -5,7 +5,11 @@
  * runs on the same mapping, so it continues exactly where speech left off.
  */
 export const CLOCK_RATE = 16000;
-export const SAMPLES_PER_FRAME = 640;
+/**
+ * Samples per frame until the avatar says otherwise (25 fps). The avatar's own value comes from
+ * GetAvatar (fps) and the session's `started` message (samples_per_frame): 800 at 20 fps.
+ */
+export const DEFAULT_SAMPLES_PER_FRAME = 640;
 
 export interface Anchor {
   pts: number;
@@ -40,10 +44,10 @@ export class PlaybackClock {
   }
 }
 
-/** Ping-pong walk over the idle footage, as the server's session does (pts / 640). */
-export function idleIndex(pts: number, frameCount: number): number {
+/** Ping-pong walk over the idle footage, as the server's session does (pts / samples per frame). */
+export function idleIndex(pts: number, frameCount: number, samplesPerFrame = DEFAULT_SAMPLES_PER_FRAME): number {
   if (frameCount <= 1) return 0;
-  const step = Math.floor(pts / SAMPLES_PER_FRAME);
+  const step = Math.floor(pts / samplesPerFrame);
   const period = 2 * (frameCount - 1);
   const p = ((step % period) + period) % period;
   return p < frameCount ? p : period - p;

@@ -4,7 +4,7 @@
  * is sized from measured arrival jitter: how much later than its due time, relative to the best
  * frame seen, each frame arrived.
  */
-import { SAMPLES_PER_FRAME } from "./clock.js";
+import { DEFAULT_SAMPLES_PER_FRAME } from "./clock.js";
 import { Series } from "./perf.js";
 
 export interface Buffered<T> {
@@ -18,6 +18,8 @@ export class JitterBuffer<T> {
   private lastTaken = Number.NEGATIVE_INFINITY;
   skipped = 0;
   late = 0;
+  /** A frame covers pts .. pts + samplesPerFrame (the avatar's, once known). */
+  samplesPerFrame = DEFAULT_SAMPLES_PER_FRAME;
 
   /** Adds a frame; returns false (and drops it) if its moment has already passed. */
   push(pts: number, value: T): boolean {
@@ -33,14 +35,14 @@ export class JitterBuffer<T> {
   }
 
   /**
-   * The frame covering `pts` (its pts <= pts < its pts + 640), if present. Older frames are
+   * The frame covering `pts` (its pts <= pts < its pts + samplesPerFrame), if present. Older frames are
    * dropped and counted as skipped; newer ones stay.
    */
   take(pts: number): Buffered<T> | undefined {
     let found: Buffered<T> | undefined;
     while (this.frames.length && this.frames[0]!.pts <= pts) {
       const f = this.frames.shift()!;
-      if (f.pts + SAMPLES_PER_FRAME > pts) found = f;
+      if (f.pts + this.samplesPerFrame > pts) found = f;
       else this.skipped++;
     }
     if (found) this.lastTaken = found.pts;

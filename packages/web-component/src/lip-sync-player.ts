@@ -9,7 +9,7 @@
 import { createLipSyncClient, LipSyncSocket, socketUrl, type FrameData, type LipSyncClient, type SpeechEvent } from "@lipsync/client";
 import { html, LitElement, nothing, type PropertyValues } from "lit";
 import { AudioOutput, decodeAudio, fromPcm16, mono, toPcm16 } from "./audio-output.js";
-import { CLOCK_RATE, idleIndex, PlaybackClock, SAMPLES_PER_FRAME } from "./clock.js";
+import { CLOCK_RATE, DEFAULT_SAMPLES_PER_FRAME, idleIndex, PlaybackClock } from "./clock.js";
 import { JitterBuffer, JitterEstimator } from "./jitter-buffer.js";
 import { Microphone } from "./microphone.js";
 import { drawChart, overlayTemplate, playerStyles } from "./overlay.js";
@@ -89,6 +89,8 @@ export class LipSyncPlayer extends LitElement {
   private reconnectTimer: number | undefined;
   private loadGeneration = 0;
   private lookaheadFrames = 2;
+  /** The avatar's frame length on the 16 kHz clock: from its fps, then the session's `started`. */
+  private samplesPerFrame = DEFAULT_SAMPLES_PER_FRAME;
   private clockSource: "audio" | "wall" = "wall";
 
   override connectedCallback(): void {
@@ -209,6 +211,12 @@ export class LipSyncPlayer extends LitElement {
     return this.server || location.origin;
   }
 
+  private setSamplesPerFrame(spf: number): void {
+    if (!Number.isInteger(spf) || spf <= 0) return;
+    this.samplesPerFrame = spf;
+    this.buffer.samplesPerFrame = spf;
+  }
+
   private async loadAvatar(): Promise<void> {
     const generation = ++this.loadGeneration;
     this.status = "loading avatar";
@@ -220,6 +228,7 @@ export class LipSyncPlayer extends LitElement {
       const info = await this.client.getAvatar(this.avatar);
       const count = info.avatar?.frameCount ?? 0;
       this.lookaheadFrames = info.avatar?.model?.lookaheadFrames ?? 2;
+      this.setSamplesPerFrame(info.avatar?.fps ? CLOCK_RATE / info.avatar.fps : DEFAULT_SAMPLES_PER_FRAME);
       this.frameSize = { width: info.avatar?.width ?? 512, height: info.avatar?.height ?? 512 };
       const frames: ImageBitmap[] = new Array(count);
       for (let i = 0; i < count; i += 16) {
@@ -289,7 +298,8 @@ export class LipSyncPlayer extends LitElement {
       });
       // Mouth patches: the player already holds every source frame, so the server encodes and
       // sends only the mouth region (a tenth of the bytes and of its JPEG work).
-      await socket.start({ avatar: this.avatar, sampleRate: rate, patch: true });
+      const started = await socket.start({ avatar: this.avatar, sampleRate: rate, patch: true });
+      if (started.samplesPerFrame > 0) this.setSamplesPerFrame(started.samplesPerFrame);
       // The server's session clock starts now: anchor pts 0 here, continuing the idle walk.
       this.clock.setAnchor(0, this.now());
       this.socket = socket;
@@ -306,7 +316,7 @@ export class LipSyncPlayer extends LitElement {
     if (this.utterance) this.clear();
     this.utterance = {
       rate, startPts: undefined, endPts: undefined, audioStart: undefined, pending: [], scheduledSamples: 0, silent,
-      sent: [], sentSamples: 0, startedEvent: false, lookaheadSamples: (this.lookaheadFrames + 1) * SAMPLES_PER_FRAME, firstArrival: undefined,
+      sent: [], sentSamples: 0, startedEvent: false, lookaheadSamples: (this.lookaheadFrames + 1) * this.samplesPerFrame, firstArrival: undefined,
     };
     this.monitor.firstFrameMs = undefined;
     return this.utterance;
@@ -423,12 +433,13 @@ export class LipSyncPlayer extends LitElement {
       this.dispatch("speechend", { interrupted: false, at: now });
     }
     if (!drawn) {
-      const index = idleIndex(pts, this.idleFrames.length);
-      const key = Math.floor(pts / SAMPLES_PER_FRAME);
+      const spf = this.samplesPerFrame;
+      const index = idleIndex(pts, this.idleFrames.length, spf);
+      const key = Math.floor(pts / spf);
       if (this.lastDrawn?.kind !== "idle" || this.lastDrawn.key !== key) {
         g.drawImage(this.idleFrames[index]!, 0, 0, canvas.width, canvas.height);
         this.lastDrawn = { kind: "idle", key };
-        this.dispatch("frame", { pts: key * SAMPLES_PER_FRAME, kind: "idle", sourceIndex: index, drawnAt: now, dueAt: this.clock.timeOf(key * SAMPLES_PER_FRAME) } satisfies FrameEventDetail);
+        this.dispatch("frame", { pts: key * spf, kind: "idle", sourceIndex: index, drawnAt: now, dueAt: this.clock.timeOf(key * spf) } satisfies FrameEventDetail);
       }
     }
     const wall = performance.now();

@@ -5,11 +5,20 @@
 
 /** The model's and the session clock's audio rate, samples per second. */
 export const SAMPLE_RATE = 16_000;
-/** Video frames per second. */
+/** Video frames per second of format-version-1 avatars (version 2 states its own). */
 export const FPS = 25;
-/** Samples per video frame: 640 (40 ms). pts of consecutive frames differ by exactly this. */
+/** Samples per video frame at 25 fps: 640 (40 ms). pts of consecutive frames differ by exactly this. */
 export const SAMPLES_PER_FRAME = SAMPLE_RATE / FPS;
 if (!Number.isInteger(SAMPLES_PER_FRAME)) throw new Error("SAMPLE_RATE must be a multiple of FPS");
+
+/**
+ * Samples per video frame at `fps` (800 at 20 fps), or undefined when the frame would not hold a
+ * whole number of samples: the session clock counts samples, so a frame must be exact.
+ */
+export function samplesPerFrameAt(fps: number): number | undefined {
+  const spf = SAMPLE_RATE / fps;
+  return Number.isInteger(spf) && spf > 0 ? spf : undefined;
+}
 
 /** Input rates the audio front end accepts, samples per second. */
 export const MIN_INPUT_RATE = 8_000;
@@ -34,6 +43,24 @@ export interface MelConfig {
   windowOffset: number;
 }
 
+/**
+ * Where each video frame's mel window sits. Its first mel frame is
+ * floor((j * samplesPerFrame + offsetSamples) / hop): v1's `window_offset` in mel frames is
+ * `offsetSamples = window_offset * hop`; SyncTalk_2D's int(80 * (j - 1) / 25) is -640 at 25 fps.
+ * `edge`: mel frames outside the utterance read as silence, or (clamp) the window is moved inside
+ * it, as SyncTalk_2D's crop_audio_window does at the end and its repeated first feature at the start.
+ */
+export interface MelTiming {
+  samplesPerFrame: number;
+  offsetSamples: number;
+  edge: "silence" | "clamp";
+}
+
+/** The timing format-version-1 manifests imply: 25 fps, window_offset mel frames, silence. */
+export function defaultMelTiming(mel: MelConfig): MelTiming {
+  return { samplesPerFrame: SAMPLES_PER_FRAME, offsetSamples: mel.windowOffset * mel.hopLength, edge: "silence" };
+}
+
 export const DEFAULT_MEL: MelConfig = {
   sampleRate: SAMPLE_RATE,
   nFft: 800,
@@ -55,18 +82,18 @@ export function melFramesPerSecond(mel: MelConfig): number {
   return mel.sampleRate / mel.hopLength;
 }
 
-/** First mel frame of video frame `frame`'s window; negative indices are silence. */
-export function melWindowStart(mel: MelConfig, frame: number): number {
-  return Math.floor((frame * melFramesPerSecond(mel)) / FPS) + mel.windowOffset;
+/** First mel frame of video frame `frame`'s window, before any edge clamping; negative indices are silence. */
+export function melWindowStart(mel: MelConfig, frame: number, timing = defaultMelTiming(mel)): number {
+  return Math.floor((frame * timing.samplesPerFrame + timing.offsetSamples) / mel.hopLength);
 }
 
-/** Samples of a segment that must exist before video frame `frame` can be rendered. */
-export function samplesNeeded(mel: MelConfig, frame: number): number {
-  const lastMel = melWindowStart(mel, frame) + mel.windowFrames - 1;
+/** Samples of a segment that must exist before video frame `frame`'s mel window is complete. */
+export function samplesNeeded(mel: MelConfig, frame: number, timing = defaultMelTiming(mel)): number {
+  const lastMel = Math.max(melWindowStart(mel, frame, timing), timing.edge === "clamp" ? 0 : -Infinity) + mel.windowFrames - 1;
   return lastMel * mel.hopLength + mel.nFft / 2;
 }
 
 /** Whole video frames of a segment of `samples` samples: a partial last frame counts. */
-export function framesForSamples(samples: number): number {
-  return Math.ceil(samples / SAMPLES_PER_FRAME);
+export function framesForSamples(samples: number, samplesPerFrame = SAMPLES_PER_FRAME): number {
+  return Math.ceil(samples / samplesPerFrame);
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { maxAbsDiff, readTensor, REFERENCE_DIR, referenceIndex } from "../../test/reference.js";
 import { DEFAULT_MEL } from "./constants.js";
-import { Fft } from "./fft.js";
+import { Fft, RealFft } from "./fft.js";
 import { melSpectrogram, MelStream } from "./mel.js";
 import { parseWav } from "./wav.js";
 
@@ -43,7 +43,49 @@ describe("mel features", () => {
   });
 });
 
+/** X[k] of a real or complex signal by the definition. */
+function dft(re: Float64Array, im: Float64Array, k: number): [number, number] {
+  const n = re.length;
+  let sr = 0;
+  let si = 0;
+  for (let t = 0; t < n; t++) {
+    const a = (2 * Math.PI * k * t) / n;
+    sr += re[t]! * Math.cos(a) + im[t]! * Math.sin(a);
+    si += im[t]! * Math.cos(a) - re[t]! * Math.sin(a);
+  }
+  return [sr, si];
+}
+
 describe("fft", () => {
+  for (const n of [1, 2, 4, 5, 8, 12, 25, 49, 100, 400, 800, 1024, 2 * 3 * 7 * 11]) {
+    it(`matches a direct DFT of a complex signal at every bin, size ${n}`, () => {
+      const re = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 1.91));
+      const im = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.11) - 0.2);
+      const outRe = new Float64Array(n);
+      const outIm = new Float64Array(n);
+      new Fft(n).transform(re, im, outRe, outIm);
+      for (let k = 0; k < n; k++) {
+        const [sr, si] = dft(re, im, k);
+        expect(Math.abs(outRe[k]! - sr)).toBeLessThan(1e-9 * n);
+        expect(Math.abs(outIm[k]! - si)).toBeLessThan(1e-9 * n);
+      }
+    });
+  }
+
+  for (const n of [2, 10, 200, 800]) {
+    it(`gives the spectrum of a real frame through half-size FFT, size ${n}`, () => {
+      const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 0.73) * Math.exp(-i / n) + (i % 7) / 10);
+      const outRe = new Float64Array(n / 2 + 1);
+      const outIm = new Float64Array(n / 2 + 1);
+      new RealFft(n).transform(x, outRe, outIm);
+      for (let k = 0; k <= n / 2; k++) {
+        const [sr, si] = dft(x, new Float64Array(n), k);
+        expect(Math.abs(outRe[k]! - sr)).toBeLessThan(1e-9 * n);
+        expect(Math.abs(outIm[k]! - si)).toBeLessThan(1e-9 * n);
+      }
+    });
+  }
+
   it("matches a direct DFT for size 800", () => {
     const n = 800;
     const re = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 1.91));

@@ -6,7 +6,7 @@
  * cut into any chunks yields the same 1 + floor(N / hop) frames as the offline computation.
  */
 import type { MelConfig } from "./constants.js";
-import { Fft } from "./fft.js";
+import { RealFft } from "./fft.js";
 import { SampleWindow } from "./sample-window.js";
 
 function hzToMel(hz: number): number {
@@ -60,11 +60,10 @@ function filterbank(c: MelConfig): Band[] {
 
 export class MelStream {
   readonly config: MelConfig;
-  private readonly fft: Fft;
+  private readonly fft: RealFft;
   private readonly window: Float64Array;
   private readonly bands: Band[];
-  private readonly re: Float64Array;
-  private readonly im: Float64Array;
+  private readonly frameBuf: Float64Array;
   private readonly outRe: Float64Array;
   private readonly outIm: Float64Array;
   private readonly magnitude: Float64Array;
@@ -76,17 +75,16 @@ export class MelStream {
 
   constructor(config: MelConfig) {
     this.config = config;
-    this.fft = new Fft(config.nFft);
+    this.fft = new RealFft(config.nFft);
     this.window = new Float64Array(config.nFft);
     const offset = Math.floor((config.nFft - config.winLength) / 2);
     for (let n = 0; n < config.winLength; n++) {
       this.window[offset + n] = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / config.winLength);
     }
     this.bands = filterbank(config);
-    this.re = new Float64Array(config.nFft);
-    this.im = new Float64Array(config.nFft);
-    this.outRe = new Float64Array(config.nFft);
-    this.outIm = new Float64Array(config.nFft);
+    this.frameBuf = new Float64Array(config.nFft);
+    this.outRe = new Float64Array(config.nFft / 2 + 1);
+    this.outIm = new Float64Array(config.nFft / 2 + 1);
     this.magnitude = new Float64Array(config.nFft / 2 + 1);
   }
 
@@ -129,13 +127,13 @@ export class MelStream {
   private frame(m: number): Float32Array {
     const c = this.config;
     const start = m * c.hopLength - c.nFft / 2;
-    for (let n = 0; n < c.nFft; n++) {
-      this.re[n] = this.samples.at(start + n) * this.window[n]!;
-      this.im[n] = 0;
-    }
-    this.fft.transform(this.re, this.im, this.outRe, this.outIm);
+    for (let n = 0; n < c.nFft; n++) this.frameBuf[n] = this.samples.at(start + n) * this.window[n]!;
+    this.fft.transform(this.frameBuf, this.outRe, this.outIm);
     for (let b = 0; b < this.magnitude.length; b++) {
-      this.magnitude[b] = Math.hypot(this.outRe[b]!, this.outIm[b]!);
+      const re = this.outRe[b]!;
+      const im = this.outIm[b]!;
+      // Math.hypot guards against overflow we cannot have here, at several times the cost.
+      this.magnitude[b] = Math.sqrt(re * re + im * im);
     }
     const out = new Float32Array(c.nMels);
     for (let i = 0; i < c.nMels; i++) {

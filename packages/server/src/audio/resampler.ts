@@ -32,9 +32,36 @@ interface Kernel {
   table: Float64Array;
   /** Half-width of the kernel in input samples. */
   halfWidth: number;
+  /**
+   * Polyphase taps: output positions fall on `den` fractional phases of the input grid, so each
+   * phase's weights are computed once (as the table would give them) instead of per sample.
+   * Undefined for ratios with too many phases, which use the table directly.
+   */
+  phases: { offset: number; weights: Float64Array }[] | undefined;
 }
 
+/** Most phases precomputed (memory: phases x taps float64, shared by sessions of one rate). */
+const MAX_PHASES = 4096;
+
 const kernels = new Map<string, Kernel>();
+
+/** Weight of input sample n for an output at input position t, from the table. */
+function tap(table: Float64Array, n: number, t: number): number {
+  const pos = Math.abs(n - t) * TABLE_RESOLUTION;
+  const j = Math.floor(pos);
+  const w = pos - j;
+  return table[j]! * (1 - w) + table[j + 1]! * w;
+}
+
+function polyphase(table: Float64Array, halfWidth: number, den: number): Kernel["phases"] {
+  if (den > MAX_PHASES) return undefined;
+  return Array.from({ length: den }, (_, p) => {
+    const frac = p / den;
+    const first = Math.ceil(frac - halfWidth);
+    const last = Math.floor(frac + halfWidth);
+    return { offset: first, weights: Float64Array.from({ length: last - first + 1 }, (_, i) => tap(table, first + i, frac)) };
+  });
+}
 
 function kernelFor(from: number, to: number): Kernel {
   const key = `${from}:${to}`;
@@ -55,7 +82,8 @@ function kernelFor(from: number, to: number): Kernel {
     const window = besselI0(KAISER_BETA * Math.sqrt(Math.max(0, 1 - r * r))) / i0beta;
     table[i] = 2 * fc * sinc * window;
   }
-  const kernel = { table, halfWidth };
+  const g = gcd(from, to);
+  const kernel = { table, halfWidth, phases: polyphase(table, halfWidth, to / g) };
   kernels.set(key, kernel);
   return kernel;
 }
@@ -126,26 +154,29 @@ export class Resampler {
 
   /** Outputs whose kernel lies inside `available` input samples (or up to `limit` outputs). */
   private produce(available: number, limit = Number.POSITIVE_INFINITY): Float32Array {
-    const { table, halfWidth } = this.kernel;
-    const out: number[] = [];
-    for (;;) {
-      if (this.next >= limit) break;
+    const { table, halfWidth, phases } = this.kernel;
+    // Outputs this call can make: those whose kernel ends inside the input received.
+    const reachable = Number.isFinite(available) ? Math.floor(((available - 1 - halfWidth) * this.den) / this.num) + 1 : limit;
+    const count = Math.max(0, Math.min(limit, reachable + 2) - this.next);
+    const out = new Float32Array(count);
+    let k = 0;
+    for (; k < count; k++) {
       const whole = Math.floor((this.next * this.num) / this.den);
-      const frac = ((this.next * this.num) % this.den) / this.den;
-      const t = whole + frac;
-      const last = Math.floor(t + halfWidth);
-      if (last >= available) break;
-      const first = Math.ceil(t - halfWidth);
-      let acc = 0;
-      for (let n = first; n <= last; n++) {
-        const pos = Math.abs(n - t) * TABLE_RESOLUTION;
-        const j = Math.floor(pos);
-        const w = pos - j;
-        acc += this.input.at(n) * (table[j]! * (1 - w) + table[j + 1]! * w);
+      const phase = (this.next * this.num) % this.den;
+      const t = whole + phase / this.den;
+      if (Math.floor(t + halfWidth) >= available) break;
+      if (phases) {
+        const p = phases[phase]!;
+        out[k] = this.input.dot(whole + p.offset, p.weights);
+      } else {
+        const first = Math.ceil(t - halfWidth);
+        const last = Math.floor(t + halfWidth);
+        let acc = 0;
+        for (let n = first; n <= last; n++) acc += this.input.at(n) * tap(table, n, t);
+        out[k] = acc;
       }
-      out.push(acc);
       this.next++;
     }
-    return Float32Array.from(out);
+    return k === count ? out : out.subarray(0, k);
   }
 }

@@ -33,6 +33,20 @@ export class SampleWindow {
     this.start += drop;
   }
 
+  /** sum_i weights[i] * at(start + i), the inner loop of a filter: direct reads when inside. */
+  dot(start: number, weights: Float64Array): number {
+    const i0 = start - this.start;
+    const n = weights.length;
+    let acc = 0;
+    if (i0 >= 0 && i0 + n <= this.length) {
+      const b = this.buffer;
+      for (let i = 0; i < n; i++) acc += weights[i]! * b[i0 + i]!;
+      return acc;
+    }
+    for (let i = 0; i < n; i++) acc += weights[i]! * this.at(start + i);
+    return acc;
+  }
+
   /** Sample at absolute index `index`, or 0 outside the window. */
   at(index: number): number {
     const i = index - this.start;

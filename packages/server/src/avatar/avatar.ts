@@ -1,12 +1,15 @@
 /**
  * A loaded avatar: its manifest, source frames, model and everything that depends only on the
- * avatar (crop inputs, paste masks, idle JPEGs, the features of its own audio track), computed
- * once. In preload mode every frame is decoded at load; in lazy mode frames and their model
- * inputs are decoded on demand and kept under an LRU bound.
+ * avatar (crop inputs in the model's channel order and range, paste masks, idle JPEGs, the
+ * features of its own audio track), computed once. In preload mode every frame is decoded at
+ * load; in lazy mode frames and their model inputs are decoded on demand and kept under an LRU
+ * bound.
  */
 import type { MemoryMode } from "../config.js";
 import { LipSyncError } from "../errors.js";
 import { decodeImage } from "../engine/jpeg.js";
+import { layWindow, SILENCE, windowLength, windowSlots } from "../audio/frontends/feature-window.js";
+import type { ImageContract } from "../engine/contract.js";
 import { cropToPlanar, modelInput, pasteMask, type PasteMask, type Rect, type RgbImage } from "../engine/image-ops.js";
 import type { LipSyncModel } from "../engine/model.js";
 import type { RenderSource } from "../engine/renderer.js";
@@ -20,10 +23,10 @@ export class Avatar implements RenderSource {
   readonly memory: MemoryMode;
   /** The package's own JPEG of each source frame (idle frames need no re-encoding). */
   readonly sourceJpegs: Uint8Array[];
-  /** Encoder output of a silent window: the audio history before any speech. */
-  readonly silenceFeature: Float32Array;
-  /** Audio context of each frame from the avatar's own track (RenderFrame), if it has one. */
-  ownAudio: Float32Array[] | undefined;
+  /** Encoder output of silence ("silence" window padding); undefined without an encoder. */
+  readonly silenceFeature: Float32Array | undefined;
+  /** Per-frame features of the avatar's own track (RenderFrame), if it has one. */
+  ownFeatures: Float32Array[] | undefined;
   readonly loadedAt = Date.now();
   private readonly masks = new Map<string, PasteMask>();
   private readonly preloaded: { frames: RgbImage[]; inputs: Float32Array[] } | undefined;
@@ -36,7 +39,7 @@ export class Avatar implements RenderSource {
     model: LipSyncModel;
     memory: MemoryMode;
     sourceJpegs: Uint8Array[];
-    silenceFeature: Float32Array;
+    silenceFeature: Float32Array | undefined;
     preloaded?: { frames: RgbImage[]; inputs: Float32Array[] };
     cacheFrames: number;
   }) {
@@ -53,6 +56,25 @@ export class Avatar implements RenderSource {
 
   get frameCount(): number {
     return this.manifest.frameCount;
+  }
+
+  /** 16 kHz samples per video frame: the session clock's step (640 at 25 fps, 800 at 20). */
+  get samplesPerFrame(): number {
+    return this.manifest.model.samplesPerFrame;
+  }
+
+  /** The model output's geometry, channel order and range (RenderSource). */
+  get output(): ImageContract {
+    return this.manifest.model.image;
+  }
+
+  /** The audio window of frame `index` driven by the avatar's own track, or undefined. */
+  ownWindow(index: number): Float32Array | undefined {
+    const features = this.ownFeatures;
+    if (!features) return undefined;
+    const { window, featureDim } = this.manifest.model.audio;
+    const slots = windowSlots(window, index, features.length).map((k) => (k >= 0 ? features[k] : k === SILENCE ? this.silenceFeature : undefined));
+    return layWindow(slots, featureDim, new Float32Array(windowLength(window) * featureDim));
   }
 
   /** Throws INVALID_ARGUMENT for an index outside the footage: never wraps, never guesses. */
@@ -83,7 +105,7 @@ export class Avatar implements RenderSource {
     const key = `${rect[2]}x${rect[3]}`;
     let mask = this.masks.get(key);
     if (!mask) {
-      mask = pasteMask(rect, this.manifest.model.inputSize, this.manifest.mouthBox, this.manifest.feather);
+      mask = pasteMask(rect, this.manifest.model.image);
       this.masks.set(key, mask);
     }
     return mask;
@@ -103,9 +125,10 @@ async function decodeSource(avatar: Avatar, index: number): Promise<RgbImage> {
   return image;
 }
 
+/** The cached 6-channel model input of a source frame: crop, masked crop, in the model's format. */
 export function buildInput(manifest: Manifest, index: number, frame: RgbImage): Float32Array {
-  const size = manifest.model.inputSize;
-  return modelInput(cropToPlanar(frame, manifest.cropBoxes[index]!, size), size, manifest.mouthBox);
+  const image = manifest.model.image;
+  return modelInput(cropToPlanar(frame, manifest.cropBoxes[index]!, image), image);
 }
 
 export { decodeSource };

@@ -5,9 +5,9 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { DEFAULT_MEL, SAMPLE_RATE } from "../audio/constants.js";
-import { FrameWindows, silenceWindow } from "../audio/frame-windows.js";
-import { melSpectrogram } from "../audio/mel.js";
+import { SAMPLE_RATE } from "../audio/constants.js";
+import { silenceInput, trackInputs } from "../audio/frontends/inputs.js";
+import { npyRows, parseNpy } from "../audio/frontends/npy.js";
 import { Resampler } from "../audio/resampler.js";
 import { parseWav } from "../audio/wav.js";
 import type { ServerConfig } from "../config.js";
@@ -37,96 +37,80 @@ export async function readManifest(dir: string, name: string): Promise<Manifest>
   return parseManifest(raw, name);
 }
 
-/** The spectral settings must be ours; the window geometry (size, offset) may differ. */
-function checkMel(manifest: Manifest): void {
-  for (const [key, value] of Object.entries(DEFAULT_MEL)) {
-    if (key === "windowFrames" || key === "windowOffset") continue;
-    const actual = (manifest.model.mel as unknown as Record<string, number>)[key];
-    if (actual !== value) {
-      // The front end implements exactly one convention; a model trained on another would get
-      // features it never saw.
-      throw new LipSyncError("failed_precondition",
-        `avatar "${manifest.name}": manifest field "model.mel" differs from the supported convention at ${key} (${actual}, expected ${value})`);
-    }
-  }
+/** 16 kHz samples of a WAV file's bytes. */
+function samples16k(wavBytes: Uint8Array): Float32Array {
+  const wav = parseWav(wavBytes);
+  if (wav.sampleRate === SAMPLE_RATE) return wav.samples;
+  const r = new Resampler(wav.sampleRate, SAMPLE_RATE);
+  const a = r.push(wav.samples);
+  const b = r.flush();
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
-/** Per-frame audio contexts of the avatar's own track (what RenderFrame lips to). */
-async function ownAudioContexts(model: LipSyncModel, manifest: Manifest, wavBytes: Uint8Array, silence: Float32Array): Promise<Float32Array[]> {
-  const wav = parseWav(wavBytes);
-  let samples = wav.samples;
-  if (wav.sampleRate !== SAMPLE_RATE) {
-    const r = new Resampler(wav.sampleRate, SAMPLE_RATE);
-    const a = r.push(samples);
-    const b = r.flush();
-    samples = new Float32Array(a.length + b.length);
-    samples.set(a);
-    samples.set(b, a.length);
-  }
-  const windows = new FrameWindows(manifest.model.mel);
-  windows.add(melSpectrogram(samples, manifest.model.mel));
-  windows.end();
-  const features = await Promise.all(
-    Array.from({ length: manifest.frameCount }, (_, j) => model.encode(windows.window(j)).then((f) => Float32Array.from(f.value))),
-  );
-  const { audioContext, audioFeatureDim } = manifest.model;
-  return features.map((_, i) => {
-    const ctx = new Float32Array(audioContext * audioFeatureDim);
-    for (let k = 0; k < audioContext; k++) {
-      const j = i - audioContext + 1 + k;
-      ctx.set(j < 0 ? silence : features[j]!, k * audioFeatureDim);
+/**
+ * Per-frame features of the avatar's own track: the package's precomputed ones when it has them
+ * (what the original pipelines trained and rendered with), else the live front end over its WAV.
+ */
+async function ownFeatures(dir: string, manifest: Manifest, model: LipSyncModel): Promise<Float32Array[] | undefined> {
+  const { audio, samplesPerFrame } = manifest.model;
+  const name = manifest.name;
+  if (audio.ownFeatures) {
+    const field = 'manifest field "model.audio.own_features"';
+    const bytes = await readPackageFile(dir, audio.ownFeatures, name, `precomputed features (${field})`);
+    let rows: Float32Array[];
+    try {
+      rows = npyRows(parseNpy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+    } catch (err) {
+      throw new LipSyncError("failed_precondition", `avatar "${name}": ${field}: ${(err as Error).message}`);
     }
-    return ctx;
-  });
+    if (rows.length === 0 || rows[0]!.length !== audio.featureDim) {
+      throw new LipSyncError("failed_precondition",
+        `avatar "${name}": ${field}: rows hold ${rows[0]?.length ?? 0} values, model.audio.feature_dim says ${audio.featureDim}`);
+    }
+    return rows;
+  }
+  if (!manifest.audioTrack) return undefined;
+  const wav = await readPackageFile(dir, manifest.audioTrack, name, 'audio track (manifest field "audio_track")');
+  let samples: Float32Array;
+  try {
+    samples = samples16k(wav);
+  } catch (err) {
+    const message = err instanceof LipSyncError ? err.message : String(err);
+    throw new LipSyncError("failed_precondition", `avatar "${name}": manifest field "audio_track": ${message}`);
+  }
+  const inputs = trackInputs(audio.frontEnd, samplesPerFrame, samples, manifest.frameCount);
+  return Promise.all(inputs.map((input) => model.encode(input).then((f) => Float32Array.from(f.value))));
 }
 
 export async function loadAvatar(dir: string, name: string, config: ServerConfig, logger: Logger): Promise<Avatar> {
   const started = performance.now();
   const manifest = await readManifest(dir, name);
-  checkMel(manifest);
   const sourceJpegs = await Promise.all(
     Array.from({ length: manifest.frameCount }, (_, i) => readPackageFile(dir, frameFile(manifest, i), name, `frame ${i} (manifest field "frames")`)
       .then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
   );
-  const spec = manifest.model;
+  const contract = manifest.model;
   const model = await LipSyncModel.load(
-    path.join(dir, spec.unet),
-    path.join(dir, spec.audioEncoder),
-    {
-      size: spec.inputSize,
-      audioContext: spec.audioContext,
-      featureDim: spec.audioFeatureDim,
-      melBins: spec.mel.nMels,
-      melFrames: spec.mel.windowFrames,
-      names: { image: spec.inputs.image, audio: spec.inputs.audio, mel: spec.inputs.mel, output: spec.outputs.image, feature: spec.outputs.feature },
-    },
+    { unet: path.join(dir, contract.unet.file), encoder: contract.encoder ? path.join(dir, contract.encoder.file) : undefined },
+    contract,
     { device: config.device, threads: config.inferenceThreads, maxBatch: config.maxBatch, maxBatchWaitMs: config.maxBatchWaitMs },
     logger,
-  ).catch(async (err) => {
-    // Tell which manifest field points at the broken file.
-    if (err instanceof LipSyncError && err.message === "model file is not a valid ONNX model") {
-      throw new LipSyncError("failed_precondition", `avatar "${name}": manifest fields "model.unet"/"model.audio_encoder" do not name valid ONNX models`);
-    }
+  ).catch((err) => {
     throw err instanceof LipSyncError ? new LipSyncError(err.code, `avatar "${name}": ${err.message}`) : err;
   });
   try {
-    const silenceFeature = Float32Array.from((await model.encode(silenceWindow(spec.mel))).value);
+    const silence = silenceInput(contract.audio.frontEnd);
+    const silenceFeature = silence && contract.encoder ? Float32Array.from((await model.encode(silence)).value) : undefined;
     const avatar = new Avatar({ name, manifest, model, memory: config.memory, sourceJpegs, silenceFeature, cacheFrames: config.lazyCacheFrames,
       ...(config.memory === "preload" ? { preloaded: await preload(manifest, name, sourceJpegs) } : {}) });
     // Decoding frame 0 checks the stated frame size in lazy mode too.
     await decodeSource(avatar, 0);
-    if (manifest.audioTrack) {
-      const wav = await readPackageFile(dir, manifest.audioTrack, name, 'audio track (manifest field "audio_track")');
-      try {
-        avatar.ownAudio = await ownAudioContexts(model, manifest, wav, silenceFeature);
-      } catch (err) {
-        if (err instanceof LipSyncError && err.code === "invalid_argument") {
-          throw new LipSyncError("failed_precondition", `avatar "${name}": manifest field "audio_track": ${err.message}`);
-        }
-        throw err;
-      }
-    }
-    logger.info({ avatar: name, frames: manifest.frameCount, memory: config.memory, provider: model.provider, ms: Math.round(performance.now() - started) }, "avatar loaded");
+    avatar.ownFeatures = await ownFeatures(dir, manifest, model);
+    logger.info({ avatar: name, frames: manifest.frameCount, format: manifest.formatVersion, memory: config.memory, provider: model.provider,
+      batch: model.shape.unetBatch ?? "dynamic", ms: Math.round(performance.now() - started) }, "avatar loaded");
     return avatar;
   } catch (err) {
     await model.close();

@@ -33,7 +33,11 @@ export class AvatarRegistry {
   private readonly loading = new Map<string, Promise<Avatar>>();
   private readonly failures = new Map<string, string>();
 
-  constructor(private readonly config: ServerConfig, private readonly logger: Logger) {}
+  /**
+   * `afterLoad` runs on every freshly loaded avatar before it is handed out (the app measures
+   * its capacity there); if it throws, the load fails and the avatar is closed.
+   */
+  constructor(private readonly config: ServerConfig, private readonly logger: Logger, private readonly afterLoad?: (avatar: Avatar) => Promise<void>) {}
 
   /** The package directory of `name`, or NOT_FOUND. */
   locate(name: string): string {
@@ -73,7 +77,15 @@ export class AvatarRegistry {
       return Promise.reject(err);
     }
     const job = loadAvatar(dir, name, this.config, this.logger)
-      .then((avatar) => {
+      .then(async (avatar) => {
+        if (this.afterLoad) {
+          try {
+            await this.afterLoad(avatar);
+          } catch (err) {
+            await avatar.close();
+            throw err;
+          }
+        }
         this.loaded.set(name, avatar);
         this.failures.delete(name);
         return avatar;

@@ -5,13 +5,16 @@
  */
 import { createRequire } from "node:module";
 import { LipSyncError } from "../errors.js";
+import { avatarImport } from "./avatar-import.js";
 import { bench } from "./bench.js";
+import { doctor } from "./doctor.js";
+import { gpuInstall } from "./gpu.js";
 import { commandHelp, parseCommandArgs, UsageError, type Command } from "./options.js";
 import { render } from "./render.js";
 import { serve } from "./serve.js";
 
 /** Every command, in the order `lipsync --help` lists them. */
-export const COMMANDS: Command[] = [serve, render, bench];
+export const COMMANDS: Command[] = [serve, render, bench, avatarImport, doctor, gpuInstall];
 
 /** The package's version: package.json sits one folder up from dist/, two from src/cli/. */
 function version(): string {

@@ -39,7 +39,7 @@ export const render: Command = {
     const options = serverOptions(values);
     const app = new LipSyncApp(resolveConfig({ ...options, logLevel: "warn" }), createLogger("warn"));
     const wav = parseWav(readFileSync(audioFile));
-    const { runner } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality });
+    const { runner, avatar } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality, realtime: false });
     const dir = mkdtempSync(path.join(os.tmpdir(), "lipsync-render-"));
     const started = performance.now();
     try {
@@ -60,7 +60,7 @@ export const render: Command = {
         feed();
       }
       const renderMs = performance.now() - started;
-      await run("ffmpeg", ["-y", "-loglevel", "error", "-framerate", "25", "-i", path.join(dir, "%06d.jpg"), "-i", audioFile,
+      await run("ffmpeg", ["-y", "-loglevel", "error", "-framerate", String(avatar.manifest.fps), "-i", path.join(dir, "%06d.jpg"), "-i", audioFile,
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-shortest", "-movflags", "+faststart", out]);
       const seconds = wav.samples.length / wav.sampleRate;
       console.log(JSON.stringify({ out, frames: n, audio_seconds: Number(seconds.toFixed(2)), render_ms: Math.round(renderMs), realtime_factor: Number((seconds * 1000 / renderMs).toFixed(2)) }));

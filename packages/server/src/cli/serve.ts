@@ -32,6 +32,9 @@ export const serve: Command = {
     ...AVATAR_OPTIONS,
     { name: "tls-cert", value: "FILE", description: "PEM certificate: serve HTTPS and gRPC over TLS on the same port" },
     { name: "tls-key", value: "FILE", description: "PEM private key of --tls-cert" },
+    { name: "capacity", value: "N", default: "measured at load", description: "real-time sessions per avatar to admit; past it new sessions are refused (RESOURCE_EXHAUSTED, WebSocket 4429) and /readyz says 503" },
+    { name: "max-latency-ms", value: "MS", default: String(DEFAULTS.maxFrameLatencyMs), description: "a live session's speech frame later than this is dropped (frames_dropped event) so the session catches up" },
+    { name: "max-sessions", value: "N", default: String(DEFAULTS.maxSessions), description: "hard cap on concurrent sessions, whatever the capacity" },
     { name: "open", description: "open the demo page in the desktop's browser" },
   ],
   async run(values) {
@@ -40,7 +43,12 @@ export const serve: Command = {
     const host = stringOption(values, "host");
     const given = listOption(values, "preload");
     const preload = given.length ? given : await allAvatarNames(options.avatarRoots!);
-    const server = await startServer({ ...options, port, host, preloadAvatars: preload, staticMounts: defaultStaticMounts() });
+    const server = await startServer({
+      ...options, port, host, preloadAvatars: preload, staticMounts: defaultStaticMounts(),
+      sessionCapacity: intOption(values, "capacity", 1, 100_000),
+      maxFrameLatencyMs: intOption(values, "max-latency-ms", 40, 60_000),
+      maxSessions: intOption(values, "max-sessions", 1, 100_000),
+    });
     console.log(`lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`);
     console.log(`open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`);
     if (values.open) openBrowser(`${server.url}/`);

@@ -1,45 +1,102 @@
 /**
- * Collects items from any number of callers and runs them together: a batch starts when
- * `maxBatch` items wait or the oldest has waited `maxWaitMs`, and only one batch runs at a time
- * (the model already uses every core), so items arriving during a run form the next batch.
+ * Collects items from any number of callers and runs them together. A batch starts when
+ * `maxBatch` items wait or the first has waited `maxWaitMs`; only one batch runs at a time (the
+ * model already uses every core), so items arriving during a run form the next batch.
+ *
+ * Scheduling is earliest-deadline-first: a live session's frame, due soon, goes ahead of a bulk
+ * render due later, so one busy caller cannot starve the others. An item may be cancelled (its
+ * AbortSignal) or, if `droppable`, dropped once its deadline has passed: neither is ever run.
+ * With `buckets`, a batch of n items runs at the smallest bucket size >= n (the model pads), so
+ * the model sees only a few batch shapes, each warmed up once at load.
  */
+import { LipSyncError } from "../errors.js";
+
 export interface BatchTiming {
   /** Time the item waited before its batch started, ms. */
   queueMs: number;
   /** Time the batch's run took, ms. */
   runMs: number;
-  /** Items in the batch. */
+  /** Items in the batch (before padding). */
   batchSize: number;
+}
+
+export interface SubmitOptions {
+  /** performance.now() by which the result is wanted; earlier deadlines run first. */
+  deadline?: number;
+  /** Drop the item, unrun, once its deadline has passed (a late live frame is worthless). */
+  droppable?: boolean;
+  /** Cancels the item while it waits; a running batch is not interrupted. */
+  signal?: AbortSignal;
 }
 
 interface Pending<I, O> {
   input: I;
   enqueued: number;
+  deadline: number;
+  droppable: boolean;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
   resolve: (value: { output: O; timing: BatchTiming }) => void;
   reject: (err: unknown) => void;
 }
 
-export type BatchRunner<I, O> = (inputs: I[]) => Promise<O[]>;
+/** Runs a batch; `size` >= inputs.length is the bucket the model should pad the batch to. */
+export type BatchRunner<I, O> = (inputs: I[], size: number) => Promise<O[]>;
+
+export interface BatcherOptions {
+  maxBatch: number;
+  maxWaitMs: number;
+  /** Allowed batch sizes, ascending; the largest is the effective maxBatch. Default: any size. */
+  buckets?: number[];
+  /** Deadline of an item submitted without one: enqueue time + this, ms. */
+  defaultBudgetMs?: number;
+}
+
+/** Rejection reasons callers tell apart. */
+export const DROPPED = "frame dropped: it would arrive too late";
+export const CANCELLED = "cancelled";
 
 export class Batcher<I, O> {
+  /** Waiting items, ordered by deadline. */
   private queue: Pending<I, O>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | undefined;
-  private closed = false;
-  /** Batches run and items processed, for the mean batch size. */
+  private closed: LipSyncError | undefined;
+  private readonly maxBatch: number;
+  private readonly buckets: number[] | undefined;
+  /** Batches run, items run, items dropped late and padding rows run, for statistics. */
   batches = 0;
   items = 0;
+  dropped = 0;
+  padded = 0;
 
-  constructor(
-    private readonly run: BatchRunner<I, O>,
-    private readonly maxBatch: number,
-    private readonly maxWaitMs: number,
-  ) {}
+  constructor(private readonly run: BatchRunner<I, O>, private readonly options: BatcherOptions) {
+    const buckets = options.buckets?.filter((b) => b >= 1 && b <= options.maxBatch).sort((a, b) => a - b);
+    this.buckets = buckets?.length ? buckets : undefined;
+    this.maxBatch = this.buckets ? this.buckets.at(-1)! : Math.max(1, options.maxBatch);
+  }
 
-  submit(input: I): Promise<{ output: O; timing: BatchTiming }> {
-    if (this.closed) return Promise.reject(new Error("batcher closed"));
+  submit(input: I, opts: SubmitOptions = {}): Promise<{ output: O; timing: BatchTiming }> {
+    if (this.closed) return Promise.reject(this.closed);
+    if (opts.signal?.aborted) return Promise.reject(new LipSyncError("cancelled", CANCELLED));
     return new Promise((resolve, reject) => {
-      this.queue.push({ input, enqueued: performance.now(), resolve, reject });
+      const enqueued = performance.now();
+      const p: Pending<I, O> = {
+        input, enqueued, deadline: opts.deadline ?? enqueued + (this.options.defaultBudgetMs ?? 1000), droppable: opts.droppable ?? false,
+        signal: opts.signal, onAbort: undefined, resolve, reject,
+      };
+      if (opts.signal) {
+        // Removed again when the item settles: a session's signal outlives thousands of items.
+        p.onAbort = () => {
+          const i = this.queue.indexOf(p);
+          if (i >= 0) {
+            this.queue.splice(i, 1);
+            this.settle(p, undefined, new LipSyncError("cancelled", CANCELLED));
+          }
+        };
+        opts.signal.addEventListener("abort", p.onAbort, { once: true });
+      }
+      this.insert(p);
       this.schedule();
     });
   }
@@ -49,25 +106,69 @@ export class Batcher<I, O> {
     return this.queue.length;
   }
 
-  close(): void {
-    this.closed = true;
+  /** The bucket a batch of `n` items runs at. */
+  bucketFor(n: number): number {
+    return this.buckets?.find((b) => b >= n) ?? n;
+  }
+
+  /** Refuses new items and fails the waiting ones with `reason` (retryable: unavailable). */
+  close(reason = new LipSyncError("unavailable", "the model was unloaded")): void {
+    this.closed = reason;
     if (this.timer) clearTimeout(this.timer);
-    for (const p of this.queue.splice(0)) p.reject(new Error("batcher closed"));
+    for (const p of this.queue.splice(0)) this.settle(p, undefined, reason);
+  }
+
+  private insert(p: Pending<I, O>): void {
+    // Binary search for the first item due later; ties keep arrival order.
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.queue[mid]!.deadline <= p.deadline) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, p);
+  }
+
+  private settle(p: Pending<I, O>, value: { output: O; timing: BatchTiming } | undefined, err?: unknown): void {
+    if (p.onAbort) p.signal!.removeEventListener("abort", p.onAbort);
+    if (value) p.resolve(value);
+    else p.reject(err);
   }
 
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
-    if (this.queue.length >= this.maxBatch || this.maxWaitMs <= 0) {
+    if (this.queue.length >= this.maxBatch || this.options.maxWaitMs <= 0) {
       void this.flush();
       return;
     }
     if (!this.timer) {
-      const waited = performance.now() - this.queue[0]!.enqueued;
+      let oldest = Infinity;
+      for (const p of this.queue) oldest = Math.min(oldest, p.enqueued);
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.flush();
-      }, Math.max(0, this.maxWaitMs - waited));
+      }, Math.max(0, this.options.maxWaitMs - (performance.now() - oldest)));
     }
+  }
+
+  /** The next batch: late droppable items are dropped on the way. */
+  private take(): Pending<I, O>[] {
+    const now = performance.now();
+    const batch: Pending<I, O>[] = [];
+    let i = 0;
+    while (i < this.queue.length && batch.length < this.maxBatch) {
+      const p = this.queue[i]!;
+      if (p.droppable && p.deadline < now) {
+        this.queue.splice(i, 1);
+        this.dropped++;
+        this.settle(p, undefined, new LipSyncError("deadline_exceeded", DROPPED));
+        continue;
+      }
+      batch.push(p);
+      this.queue.splice(i, 1);
+    }
+    return batch;
   }
 
   private async flush(): Promise<void> {
@@ -76,17 +177,20 @@ export class Batcher<I, O> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    const batch = this.take();
+    if (batch.length === 0) return;
     this.running = true;
-    const batch = this.queue.splice(0, this.maxBatch);
+    const size = this.bucketFor(batch.length);
     const start = performance.now();
     try {
-      const outputs = await this.run(batch.map((p) => p.input));
+      const outputs = await this.run(batch.map((p) => p.input), size);
       const runMs = performance.now() - start;
       this.batches++;
       this.items += batch.length;
-      batch.forEach((p, i) => p.resolve({ output: outputs[i]!, timing: { queueMs: start - p.enqueued, runMs, batchSize: batch.length } }));
+      this.padded += size - batch.length;
+      batch.forEach((p, i) => this.settle(p, { output: outputs[i]!, timing: { queueMs: start - p.enqueued, runMs, batchSize: batch.length } }));
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const p of batch) this.settle(p, undefined, err);
     } finally {
       this.running = false;
       this.schedule();

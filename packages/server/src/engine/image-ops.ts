@@ -1,13 +1,15 @@
 /**
- * Pixel work around the model: crop and resize into the planar float input, and paste the
- * planar float output back into an RGB frame through a feathered mask. Bilinear with half-pixel
- * centres (PyTorch's align_corners=False); when the crop is the model's size, a plain copy.
+ * Pixel work around the model. In: a frame's crop box is resized to cropSize x cropSize (bilinear
+ * with half-pixel centres, PyTorch's align_corners=False, or OpenCV's INTER_AREA when shrinking)
+ * and its centre, `border` pixels in from each side, is the model input. Out: the output is
+ * pasted back over the paste region only, through a feathered mask, converted from the model's
+ * channel order and value range. Nothing here runs a model or knows an avatar.
  */
+import type { Box, ChannelOrder, ImageContract, ResizeFilter } from "./contract.js";
 
+export type { Box };
 /** x, y, width, height in frame pixels. */
 export type Rect = readonly [number, number, number, number];
-/** x0, y0, x1, y1 (exclusive) in model pixels. */
-export type Box = readonly [number, number, number, number];
 
 export interface RgbImage {
   data: Uint8Array;
@@ -15,64 +17,145 @@ export interface RgbImage {
   height: number;
 }
 
-/** Planar float [3, size, size] in [0, 1] of `rect` of an RGB frame, resized to size x size. */
-export function cropToPlanar(frame: RgbImage, rect: Rect, size: number, out = new Float32Array(3 * size * size)): Float32Array {
-  const [rx, ry, rw, rh] = rect;
-  const plane = size * size;
-  const { data, width } = frame;
-  if (rw === size && rh === size) {
-    for (let y = 0; y < size; y++) {
-      let src = ((ry + y) * width + rx) * 3;
-      const row = y * size;
-      for (let x = 0; x < size; x++, src += 3) {
-        out[row + x] = data[src]! / 255;
-        out[plane + row + x] = data[src + 1]! / 255;
-        out[2 * plane + row + x] = data[src + 2]! / 255;
+/** How a crop box becomes the model input: the parts of the ImageContract pixels depend on. */
+export type CropGeometry = Pick<ImageContract, "size" | "cropSize" | "border" | "filter">;
+/** How the model's pixels are stored: channel order and the values of black and white. */
+export type PixelFormat = Pick<ImageContract, "channelOrder" | "valueRange">;
+
+/** Source taps of each output pixel along one axis: `n` (index, weight) pairs per pixel. */
+interface Taps {
+  n: number;
+  index: Int32Array;
+  weight: Float32Array;
+}
+
+/**
+ * Taps of the `count` output pixels from `first` of an axis resized from `srcLen` to `dstLen`.
+ * Area: each output pixel averages the source interval it covers (OpenCV INTER_AREA when
+ * shrinking); enlarging, and bilinear, use the two nearest source pixels at half-pixel centres.
+ */
+function axisTaps(srcLen: number, dstLen: number, first: number, count: number, filter: ResizeFilter): Taps {
+  const scale = srcLen / dstLen;
+  if (filter === "area" && scale > 1) {
+    const n = Math.ceil(scale) + 1;
+    const index = new Int32Array(count * n);
+    const weight = new Float32Array(count * n);
+    for (let u = 0; u < count; u++) {
+      const start = (u + first) * scale;
+      const end = start + scale;
+      let k = 0;
+      for (let i = Math.floor(start); i < Math.ceil(end) && k < n; i++, k++) {
+        index[u * n + k] = Math.min(srcLen - 1, i);
+        weight[u * n + k] = (Math.min(end, i + 1) - Math.max(start, i)) / scale;
       }
     }
-    return out;
+    return { n, index, weight };
   }
-  const sx = rw / size;
-  const sy = rh / size;
-  for (let y = 0; y < size; y++) {
-    const fy = Math.min(rh - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(rh - 1, y0 + 1);
-    const wy = fy - y0;
+  const index = new Int32Array(count * 2);
+  const weight = new Float32Array(count * 2);
+  for (let u = 0; u < count; u++) {
+    const f = Math.min(srcLen - 1, Math.max(0, (u + first + 0.5) * scale - 0.5));
+    const i0 = Math.floor(f);
+    const w = f - i0;
+    index[2 * u] = i0;
+    index[2 * u + 1] = Math.min(srcLen - 1, i0 + 1);
+    weight[2 * u] = 1 - w;
+    weight[2 * u + 1] = w;
+  }
+  return { n: 2, index, weight };
+}
+
+/**
+ * Planar float [3, size, size], RGB in [0, 1], of `rect` of a frame resized to cropSize and cut
+ * `border` pixels in. Separable: rows first, then columns.
+ */
+export function cropToPlanar(frame: RgbImage, rect: Rect, g: CropGeometry, out = new Float32Array(3 * g.size * g.size)): Float32Array {
+  const [rx, ry, rw, rh] = rect;
+  const { size } = g;
+  const plane = size * size;
+  const tx = axisTaps(rw, g.cropSize, g.border, size, g.filter);
+  const ty = axisTaps(rh, g.cropSize, g.border, size, g.filter);
+  // Horizontal pass over every source row of the rect: [rh][size][3].
+  const rows = new Float32Array(rh * size * 3);
+  const { data, width } = frame;
+  for (let y = 0; y < rh; y++) {
+    const src = ((ry + y) * width + rx) * 3;
     for (let x = 0; x < size; x++) {
-      const fx = Math.min(rw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(rw - 1, x0 + 1);
-      const wx = fx - x0;
-      for (let c = 0; c < 3; c++) {
-        const p = (yy: number, xx: number) => data[((ry + yy) * width + rx + xx) * 3 + c]!;
-        const v = (p(y0, x0) * (1 - wx) + p(y0, x1) * wx) * (1 - wy) + (p(y1, x0) * (1 - wx) + p(y1, x1) * wx) * wy;
-        out[c * plane + y * size + x] = v / 255;
+      let r = 0;
+      let gr = 0;
+      let b = 0;
+      for (let k = 0; k < tx.n; k++) {
+        const w = tx.weight[x * tx.n + k]!;
+        if (w === 0) continue;
+        const p = src + tx.index[x * tx.n + k]! * 3;
+        r += data[p]! * w;
+        gr += data[p + 1]! * w;
+        b += data[p + 2]! * w;
       }
+      const o = (y * size + x) * 3;
+      rows[o] = r;
+      rows[o + 1] = gr;
+      rows[o + 2] = b;
+    }
+  }
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      let r = 0;
+      let gr = 0;
+      let b = 0;
+      for (let k = 0; k < ty.n; k++) {
+        const w = ty.weight[y * ty.n + k]!;
+        if (w === 0) continue;
+        const o = (ty.index[y * ty.n + k]! * size + x) * 3;
+        r += rows[o]! * w;
+        gr += rows[o + 1]! * w;
+        b += rows[o + 2]! * w;
+      }
+      const i = y * size + x;
+      out[i] = r / 255;
+      out[plane + i] = gr / 255;
+      out[2 * plane + i] = b / 255;
     }
   }
   return out;
 }
 
-/** The model's 6-channel input: the crop, then the crop with the mouth box blanked. */
-export function modelInput(crop: Float32Array, size: number, mouth: Box): Float32Array {
-  const plane = size * size;
-  const out = new Float32Array(6 * plane);
-  out.set(crop, 0);
-  out.set(crop, 3 * plane);
-  const [x0, y0, x1, y1] = mouth;
-  for (let c = 3; c < 6; c++) {
-    for (let y = y0; y < y1; y++) out.fill(0, c * plane + y * size + x0, c * plane + y * size + x1);
+/** A copy of a planar [3, size, size] crop with `box` set to black (0). */
+export function blankBox(crop: Float32Array, size: number, box: Box): Float32Array {
+  const out = Float32Array.from(crop);
+  const [x0, y0, x1, y1] = box;
+  for (let c = 0; c < 3; c++) {
+    for (let y = y0; y < y1; y++) out.fill(0, c * size * size + y * size + x0, c * size * size + y * size + x1);
   }
   return out;
 }
 
 /**
- * Blend weights over the mouth box in crop pixels: 1 inside, ramping to 0 over `feather`
+ * The model's 6-channel input: the crop, then the crop with the mask box black, each in the
+ * model's channel order and value range.
+ */
+export function modelInput(crop: Float32Array, image: PixelFormat & { size: number; mask: Box }): Float32Array {
+  const plane = image.size * image.size;
+  const out = new Float32Array(6 * plane);
+  const [lo, hi] = image.valueRange;
+  const masked = blankBox(crop, image.size, image.mask);
+  for (let half = 0; half < 2; half++) {
+    const src = half === 0 ? crop : masked;
+    for (let c = 0; c < 3; c++) {
+      const from = (image.channelOrder === "BGR" ? 2 - c : c) * plane;
+      const to = (3 * half + c) * plane;
+      for (let i = 0; i < plane; i++) out[to + i] = lo + (hi - lo) * src[from + i]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Blend weights over the paste region in crop-box pixels: 1 inside, ramping to 0 over `feather`
  * pixels at its edge, 0 outside (so those pixels are never touched).
  */
 export interface PasteMask {
-  /** Mouth box in crop (frame-scale) pixels. */
+  /** Paste region in crop-box (frame-scale) pixels, relative to the box's origin. */
   x0: number;
   y0: number;
   x1: number;
@@ -80,16 +163,17 @@ export interface PasteMask {
   weights: Float32Array;
 }
 
-export function pasteMask(rect: Rect, size: number, mouth: Box, feather: number): PasteMask {
+export function pasteMask(rect: Rect, g: Pick<ImageContract, "cropSize" | "border" | "paste" | "feather">): PasteMask {
   const [, , rw, rh] = rect;
-  const sx = rw / size;
-  const sy = rh / size;
-  const x0 = Math.round(mouth[0] * sx);
-  const y0 = Math.round(mouth[1] * sy);
-  const x1 = Math.round(mouth[2] * sx);
-  const y1 = Math.round(mouth[3] * sy);
-  const fx = Math.max(0, feather * sx);
-  const fy = Math.max(0, feather * sy);
+  const sx = rw / g.cropSize;
+  const sy = rh / g.cropSize;
+  const [p0, q0, p1, q1] = g.paste;
+  const x0 = Math.round((p0 + g.border) * sx);
+  const y0 = Math.round((q0 + g.border) * sy);
+  const x1 = Math.round((p1 + g.border) * sx);
+  const y1 = Math.round((q1 + g.border) * sy);
+  const fx = Math.max(0, g.feather * sx);
+  const fy = Math.max(0, g.feather * sy);
   const w = x1 - x0;
   const weights = new Float32Array(w * (y1 - y0));
   for (let y = y0; y < y1; y++) {
@@ -102,21 +186,24 @@ export function pasteMask(rect: Rect, size: number, mouth: Box, feather: number)
   return { x0, y0, x1, y1, weights };
 }
 
+/** Everything compositing needs to know about the model's output. */
+export type OutputGeometry = Pick<ImageContract, "size" | "cropSize" | "border"> & PixelFormat;
+
 /**
  * A copy of `frame` with the model output [3, size, size] pasted into `rect` through `mask`.
- * Pixels outside the mask's box are byte-for-byte those of `frame`.
+ * Pixels outside the mask's region are byte-for-byte those of `frame`.
  */
-export function composite(frame: RgbImage, output: Float32Array, size: number, rect: Rect, mask: PasteMask, out = new Uint8Array(frame.data.length)): Uint8Array {
+export function composite(frame: RgbImage, output: Float32Array, g: OutputGeometry, rect: Rect, mask: PasteMask, out = new Uint8Array(frame.data.length)): Uint8Array {
   out.set(frame.data);
-  blendInto(out, frame.width, 0, 0, frame, output, size, rect, mask);
+  blendInto(out, frame.width, 0, 0, frame, output, g, rect, mask);
   return out;
 }
 
 /**
- * Only the mask's box of the composite, as its own RGB image (mouth-patch frames): what
+ * Only the mask's region of the composite, as its own RGB image (mouth-patch frames): what
  * composite() would put there, without copying or encoding the rest of the frame.
  */
-export function compositePatch(frame: RgbImage, output: Float32Array, size: number, rect: Rect, mask: PasteMask): RgbImage {
+export function compositePatch(frame: RgbImage, output: Float32Array, g: OutputGeometry, rect: Rect, mask: PasteMask): RgbImage {
   const width = mask.x1 - mask.x0;
   const height = mask.y1 - mask.y0;
   const out = new Uint8Array(width * height * 3);
@@ -124,44 +211,51 @@ export function compositePatch(frame: RgbImage, output: Float32Array, size: numb
     const src = ((rect[1] + mask.y0 + y) * frame.width + rect[0] + mask.x0) * 3;
     out.set(frame.data.subarray(src, src + width * 3), y * width * 3);
   }
-  // In patch coordinates the frame origin sits at minus the box's position.
-  blendInto(out, width, rect[0] + mask.x0, rect[1] + mask.y0, frame, output, size, rect, mask);
+  // In patch coordinates the frame origin sits at minus the region's position.
+  blendInto(out, width, rect[0] + mask.x0, rect[1] + mask.y0, frame, output, g, rect, mask);
   return { data: out, width, height };
 }
 
+/** Output planes in RGB order: BGR models' planes reversed. */
+function planeOrder(order: ChannelOrder): [number, number, number] {
+  return order === "BGR" ? [2, 1, 0] : [0, 1, 2];
+}
+
 /** Blends the output into `out` (an image `outWidth` wide whose pixel 0 is frame pixel (ox, oy)). */
-function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, frame: RgbImage, output: Float32Array, size: number, rect: Rect, mask: PasteMask): void {
+function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, frame: RgbImage, output: Float32Array, g: OutputGeometry, rect: Rect, mask: PasteMask): void {
   const [rx, ry, rw, rh] = rect;
+  const { size, border } = g;
   const plane = size * size;
-  const sx = size / rw;
-  const sy = size / rh;
-  const identity = rw === size && rh === size;
+  const sx = g.cropSize / rw;
+  const sy = g.cropSize / rh;
+  const identity = rw === g.cropSize && rh === g.cropSize;
+  const planes = planeOrder(g.channelOrder).map((p) => p * plane);
+  const [lo, hi] = g.valueRange;
+  const gain = 255 / (hi - lo);
   const bw = mask.x1 - mask.x0;
   for (let y = mask.y0; y < mask.y1; y++) {
+    // Crop-box pixel -> model-output coordinate: half-pixel centres, then the border off.
+    const fy = identity ? y - border : Math.min(size - 1, Math.max(0, (y + 0.5) * sy - 0.5 - border));
+    const y0 = Math.min(size - 1, Math.max(0, Math.floor(fy)));
+    const y1 = Math.min(size - 1, y0 + 1);
+    const wy = identity ? 0 : fy - y0;
     for (let x = mask.x0; x < mask.x1; x++) {
       const a = mask.weights[(y - mask.y0) * bw + (x - mask.x0)]!;
       if (a <= 0) continue;
+      const fx = identity ? x - border : Math.min(size - 1, Math.max(0, (x + 0.5) * sx - 0.5 - border));
+      const x0 = Math.min(size - 1, Math.max(0, Math.floor(fx)));
+      const x1 = Math.min(size - 1, x0 + 1);
+      const wx = identity ? 0 : fx - x0;
       const dst = ((ry + y - oy) * outWidth + rx + x - ox) * 3;
       const src = ((ry + y) * frame.width + rx + x) * 3;
       for (let c = 0; c < 3; c++) {
-        let v: number;
-        if (identity) {
-          v = output[c * plane + y * size + x]!;
-        } else {
-          const fy = Math.min(size - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-          const fx = Math.min(size - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-          const y0 = Math.floor(fy);
-          const x0 = Math.floor(fx);
-          const y1 = Math.min(size - 1, y0 + 1);
-          const x1 = Math.min(size - 1, x0 + 1);
-          const wy = fy - y0;
-          const wx = fx - x0;
-          const o = c * plane;
-          v = (output[o + y0 * size + x0]! * (1 - wx) + output[o + y0 * size + x1]! * wx) * (1 - wy) +
+        const o = planes[c]!;
+        const v = identity
+          ? output[o + y0 * size + x0]!
+          : (output[o + y0 * size + x0]! * (1 - wx) + output[o + y0 * size + x1]! * wx) * (1 - wy) +
             (output[o + y1 * size + x0]! * (1 - wx) + output[o + y1 * size + x1]! * wx) * wy;
-        }
-        const g = Math.max(0, Math.min(255, v * 255));
-        out[dst + c] = Math.round(frame.data[src + c]! * (1 - a) + g * a);
+        const px = Math.max(0, Math.min(255, (v - lo) * gain));
+        out[dst + c] = Math.round(frame.data[src + c]! * (1 - a) + px * a);
       }
     }
   }

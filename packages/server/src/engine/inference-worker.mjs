@@ -7,7 +7,8 @@
 //
 // Messages in:  { type: "init", files: { name: path }, device, threads }
 //               { type: "run", id, model, feeds: { name: { data, dims } }, output }
-// Messages out: { type: "ready", provider, fallbackReason?, names: { model: { inputs, outputs } } }
+// Messages out: { type: "ready", provider, fallbackReason?, names: { model: { inputs, outputs, shapes } } }
+//               (shapes: name -> dims as the file declares them, symbolic axes as strings)
 //               { type: "result", id, data, dims } | { type: "error", id?, message }
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
@@ -49,7 +50,9 @@ parentPort.on("message", async (msg) => {
         provider = made.provider;
         fallbackReason ??= made.fallbackReason;
         sessions.set(name, made.session);
-        names[name] = { inputs: made.session.inputNames, outputs: made.session.outputNames };
+        const shapes = {};
+        for (const m of [...made.session.inputMetadata, ...made.session.outputMetadata]) if (m.isTensor) shapes[m.name] = m.shape;
+        names[name] = { inputs: made.session.inputNames, outputs: made.session.outputNames, shapes };
       }
       parentPort.postMessage({ type: "ready", provider, fallbackReason, names });
     } catch (err) {

@@ -19,7 +19,20 @@ interface Pending {
 export interface WorkerReady {
   provider: Device;
   fallbackReason: string | undefined;
-  names: Record<string, { inputs: string[]; outputs: string[] }>;
+  /** Per model: input and output names, and each tensor's dims as the file declares them. */
+  names: Record<string, { inputs: string[]; outputs: string[]; shapes: Record<string, (number | string)[]> }>;
+}
+
+/**
+ * ONNX Runtime's own message, fit for a client: first line only, file system paths removed,
+ * bounded in length. It is what tells a user which input of their model disagrees.
+ */
+export function ortMessage(message: string | undefined): string {
+  const line = String(message ?? "unknown error").split("\n")[0]!.replace(/Load model from .* failed:/, "Load model failed: ");
+  // Graph node names (Name:'/audio_model/Concat') look like paths but say where the graph failed.
+  const clean = line.split(/(Name:'[^']*')/).map((part, i) => (i % 2 ? part : part.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'"]+)+[\\/]?/g, "$1<file>")))
+    .join("").replace(/\s+/g, " ").trim();
+  return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
 }
 
 export class InferenceWorker {
@@ -36,7 +49,7 @@ export class InferenceWorker {
       if (!p) return;
       this.pending.delete(msg.id);
       if (msg.type === "result") p.resolve(msg.data!);
-      else p.reject(new LipSyncError("internal", "inference failed", { cause: new Error(msg.message) }));
+      else p.reject(new LipSyncError("internal", `inference failed: ${ortMessage(msg.message)}`, { cause: new Error(msg.message) }));
     });
     worker.on("error", (err) => this.failAll(err));
     worker.on("exit", () => this.failAll(new Error("inference worker exited")));
@@ -49,7 +62,7 @@ export class InferenceWorker {
       const onMessage = (msg: { type: string; message?: string } & WorkerReady) => {
         worker.off("message", onMessage);
         if (msg.type === "ready") resolve(msg);
-        else reject(new LipSyncError("failed_precondition", "model file is not a valid ONNX model", { cause: new Error(msg.message) }));
+        else reject(new LipSyncError("failed_precondition", `model file is not a valid ONNX model (onnxruntime: ${ortMessage(msg.message)})`, { cause: new Error(msg.message) }));
       };
       worker.on("message", onMessage);
       worker.once("error", reject);

@@ -17,10 +17,8 @@ const index = referenceIndex();
 beforeAll(async () => {
   const dir = path.join(MODELS_DIR, "demo");
   const m = await readManifest(dir, "demo");
-  model = await LipSyncModel.load(path.join(dir, m.model.unet), path.join(dir, m.model.audioEncoder), {
-    size: m.model.inputSize, audioContext: m.model.audioContext, featureDim: m.model.audioFeatureDim, melBins: 80, melFrames: 16,
-    names: { image: "image", audio: "audio", mel: "mel", output: "output", feature: "feature" },
-  }, { device: "cpu", threads: 2, maxBatch: 8, maxBatchWaitMs: 2 }, silentLogger());
+  model = await LipSyncModel.load({ unet: path.join(dir, m.model.unet.file), encoder: path.join(dir, m.model.encoder!.file) }, m.model,
+    { device: "cpu", threads: 2, maxBatch: 8, maxBatchWaitMs: 2 }, silentLogger());
 });
 
 afterAll(() => model?.close());
@@ -51,6 +49,12 @@ describe("ONNX model through onnxruntime-node", () => {
       const f = await model.encode(windows.window(j));
       expect(maxAbsDiff(f.value, expected.data.subarray(j * dim, (j + 1) * dim))).toBeLessThanOrEqual(1e-4);
     }
+  });
+
+  it("reads a dynamic batch from the demo export", () => {
+    expect(model.shape.unetBatch).toBeUndefined();
+    expect(model.shape.encoderBatch).toBeUndefined();
+    expect(model.shape.unet.audio.dims).toEqual([8, 64]);
   });
 
   it("renders a frame alone exactly as inside a batch of eight (within 1e-4)", async () => {

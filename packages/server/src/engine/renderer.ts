@@ -4,7 +4,8 @@
  * sessions or transports: a `RenderSource` supplies the pixels and the model.
  */
 import { encodeJpeg } from "./jpeg.js";
-import { composite, compositePatch, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
+import { composite, compositePatch, type OutputGeometry, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
+import type { SubmitOptions } from "./batcher.js";
 import type { LipSyncModel } from "./model.js";
 
 export interface RenderSource {
@@ -17,6 +18,8 @@ export interface RenderSource {
   rect(index: number): Rect;
   /** Where and how the output is pasted (same for every frame of a crop size). */
   mask(index: number): PasteMask;
+  /** The model output's geometry, channel order and value range. */
+  readonly output: OutputGeometry;
 }
 
 export type ImageEncoding = "jpeg" | "rgb";
@@ -37,14 +40,16 @@ export interface RenderedFrame {
   width: number;
   height: number;
   patch: boolean;
-  /** Where the mouth was pasted, frame pixels (x, y, width, height). */
+  /** pts on the avatar's own-track clock (index * samples per frame), set by who knows the avatar. */
+  pts?: number;
+  /** Where the output was pasted (the paste region), frame pixels (x, y, width, height). */
   mouthRect: Rect;
   timings: StageTimings;
 }
 
 export interface RenderRequest {
   index: number;
-  /** Encoder features of the frame's context, oldest first [audio_context * feature_dim]. */
+  /** The frame's audio window: per-frame features, oldest first, flat (the model's audio input). */
   audio: Float32Array;
   encoding: ImageEncoding;
   quality: number;
@@ -52,18 +57,20 @@ export interface RenderRequest {
   patch?: boolean;
   /** performance.now() when the work for this frame began (defaults to now). */
   startedAt?: number;
+  /** Deadline, late dropping and cancellation of the model run (engine/batcher.ts). */
+  schedule?: SubmitOptions;
 }
 
 export async function renderFrame(source: RenderSource, req: RenderRequest): Promise<RenderedFrame> {
   const t0 = req.startedAt ?? performance.now();
   const [input, frame] = await Promise.all([source.input(req.index), source.frame(req.index)]);
   const t1 = performance.now();
-  const { value: output, timing } = await source.model.generate(input, req.audio);
+  const { value: output, timing } = await source.model.generate(input, req.audio, req.schedule);
   const t2 = performance.now();
   const rect = source.rect(req.index);
   const mask = source.mask(req.index);
-  const size = source.model.shape.size;
-  const picture = req.patch ? compositePatch(frame, output, size, rect, mask) : { data: composite(frame, output, size, rect, mask), width: frame.width, height: frame.height };
+  const g = source.output;
+  const picture = req.patch ? compositePatch(frame, output, g, rect, mask) : { data: composite(frame, output, g, rect, mask), width: frame.width, height: frame.height };
   const t3 = performance.now();
   const image = req.encoding === "rgb" ? picture.data : new Uint8Array(await encodeJpeg(picture.data, picture.width, picture.height, req.quality));
   const t4 = performance.now();

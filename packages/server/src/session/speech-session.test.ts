@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MEL, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { DEFAULT_MEL, defaultMelTiming, SAMPLES_PER_FRAME } from "../audio/constants.js";
 import { idleIndex, SpeechSession, type FrameJob } from "./speech-session.js";
 
+/** The demo model's audio: mel windows 8 frames back, a past-only context of 8 features. */
 function session(inputRate: number, continuous = false, now = 0) {
-  return new SpeechSession({ frameCount: 125, mel: DEFAULT_MEL, inputRate, continuous }, now);
+  return new SpeechSession({
+    frameCount: 125, samplesPerFrame: SAMPLES_PER_FRAME, frontEnd: { kind: "mel", mel: DEFAULT_MEL, timing: defaultMelTiming(DEFAULT_MEL) },
+    window: { first: -7, last: 0, padding: "silence" }, inputRate, continuous,
+  }, now);
 }
 
 /** Pushes `seconds` of audio at `rate` in chunks of `chunkMs`, ends, and collects every job. */
@@ -16,7 +20,7 @@ function run(rate: number, seconds: number, chunkMs: number): { jobs: FrameJob[]
     s.pushAudio(new Float32Array(Math.min(chunk, total - i)).fill(0.01), 0);
     jobs.push(...s.takeJobs(1000));
   }
-  s.end();
+  s.end(0);
   jobs.push(...s.takeJobs(100000));
   const done = s.finishIfDone(0)!;
   expect(done.endPts - done.startPts).toBe(jobs.length * SAMPLES_PER_FRAME);
@@ -43,7 +47,11 @@ describe("pts continuity", () => {
     const a = run(44100, 0.8, 1).jobs;
     const b = run(44100, 0.8, 1000).jobs;
     expect(a.length).toBe(b.length);
-    a.forEach((j, i) => expect(Array.from(j.window)).toEqual(Array.from(b[i]!.window)));
+    a.forEach((j, i) => {
+      // A past-only window: each job brings exactly its own frame's mel window.
+      expect(j.inputs.map((x) => x.frame)).toEqual([i]);
+      expect(Array.from(j.inputs[0]!.input)).toEqual(Array.from(b[i]!.inputs[0]!.input));
+    });
   });
 
   it("holds a frame back until its lookahead has arrived", () => {
@@ -57,14 +65,14 @@ describe("pts continuity", () => {
   it("continues the clock across utterances without overlap", () => {
     const s = session(16000);
     s.pushAudio(new Float32Array(1000), 0);
-    s.end();
+    s.end(0);
     const first = s.takeJobs(100);
     const a = s.finishIfDone(0)!;
     expect(first).toHaveLength(2);
     expect(a).toMatchObject({ startPts: 0, endPts: 1280 });
     const started = s.pushAudio(new Float32Array(640), 0);
     expect(started).toBe(1280);
-    s.end();
+    s.end(0);
     expect(s.takeJobs(100).map((j) => j.pts)).toEqual([1280]);
   });
 });
@@ -114,5 +122,105 @@ describe("idle pacing", () => {
 
   it("walks the idle loop back and forth", () => {
     expect([0, 1, 123, 124, 125, 126, 247, 248, 249].map((k) => idleIndex(k, 125))).toEqual([0, 1, 123, 124, 123, 122, 1, 0, 1]);
+  });
+});
+
+describe("other frame rates and centred windows", () => {
+  /** Ultralight-like: 20 fps, a waveform window of 1000 samples from 200 before the frame, window -4 .. +3. */
+  function centred(inputRate = 16000) {
+    return new SpeechSession({
+      frameCount: 40, samplesPerFrame: 800, frontEnd: { kind: "waveform", windowSamples: 1000, offsetSamples: -200 },
+      window: { first: -4, last: 3, padding: "zero" }, inputRate, continuous: false,
+    }, 0);
+  }
+
+  it("steps pts by 800 at 20 fps and makes ceil(N / 800) frames", () => {
+    const s = centred(24000);
+    const jobs: FrameJob[] = [];
+    s.pushAudio(new Float32Array(24000 * 1.23), 0);
+    jobs.push(...s.takeJobs(1000));
+    s.end(0);
+    jobs.push(...s.takeJobs(1000));
+    const samples = Math.ceil(16000 * 1.23);
+    expect(jobs).toHaveLength(Math.ceil(samples / 800));
+    jobs.forEach((j, i) => expect(j.pts).toBe(i * 800));
+    expect(s.finishIfDone(0)).toMatchObject({ startPts: 0, endPts: jobs.length * 800 });
+  });
+
+  it("holds frame j until frame j + 3's window has arrived, and hands each input out once", () => {
+    const s = centred();
+    // Frame 3's window ends at 3 * 800 - 200 + 1000 = 3200 samples.
+    s.pushAudio(new Float32Array(3199), 0);
+    expect(s.takeJobs(10)).toHaveLength(0);
+    s.pushAudio(new Float32Array(1), 0);
+    const [first, ...rest] = s.takeJobs(10);
+    expect(rest).toHaveLength(0);
+    expect(first!.inputs.map((x) => x.frame)).toEqual([0, 1, 2, 3]);
+    expect(first!.count).toBeUndefined();
+    s.pushAudio(new Float32Array(800), 0);
+    expect(s.takeJobs(10).map((j) => j.inputs.map((x) => x.frame))).toEqual([[4]]);
+    s.end(0);
+    const tail = s.takeJobs(10);
+    // 4000 samples: 5 frames, every input already handed out; the count bounds the windows.
+    expect(tail.map((j) => j.frame)).toEqual([2, 3, 4]);
+    expect(tail.flatMap((j) => j.inputs)).toEqual([]);
+    expect(tail.every((j) => j.count === 5)).toBe(true);
+  });
+});
+
+describe("utterances back to back", () => {
+  it("queues audio sent after end behind the utterance still rendering", () => {
+    const s = session(16000);
+    s.pushAudio(new Float32Array(3 * 640), 0);
+    s.end(0);
+    const a = s.takeJobs(1);
+    // The next utterance arrives before the first is fully taken.
+    expect(s.pushAudio(new Float32Array(2 * 640), 0)).toBeUndefined();
+    s.end(0);
+    const rest = s.takeJobs(100);
+    expect([...a, ...rest].map((j) => j.pts)).toEqual([0, 640, 1280]);
+    const first = s.finishIfDone(0)!;
+    expect(first).toMatchObject({ startPts: 0, endPts: 1920, next: 1920 });
+    expect(s.takeJobs(100).map((j) => [j.segment, j.pts])).toEqual([[2, 1920], [2, 2560]]);
+    expect(s.finishIfDone(0)).toMatchObject({ startPts: 1920, endPts: 3200, next: undefined });
+    expect(s.speaking).toBe(false);
+  });
+
+  it("drops queued utterances on clear", () => {
+    const s = session(16000);
+    s.pushAudio(new Float32Array(3 * 640), 0);
+    s.end(0);
+    s.pushAudio(new Float32Array(3 * 640), 0);
+    s.takeJobs(1);
+    expect(s.clear(640, 10)).toMatchObject({ startPts: 0, endPts: 640 });
+    expect(s.speaking).toBe(false);
+    expect(s.queuedSamples).toBe(0);
+  });
+});
+
+describe("when frames are due", () => {
+  it("is when their audio completed, for audio streamed in real time", () => {
+    const s = session(16000);
+    const jobs: FrameJob[] = [];
+    // 40 ms chunks arriving every 40 ms from t = 1000.
+    for (let k = 0; k < 20; k++) {
+      s.pushAudio(new Float32Array(640), 1000 + k * 40);
+      jobs.push(...s.takeJobs(100));
+    }
+    expect(jobs.length).toBeGreaterThan(10);
+    for (const j of jobs) {
+      // Frame j needs samples up to 640 j + 1800: chunk ceil((640 j + 1800) / 640) - 1.
+      const chunk = Math.ceil((j.frame * 640 + 1800) / 640) - 1;
+      expect(j.dueAt).toBe(1000 + chunk * 40);
+    }
+  });
+
+  it("is its real-time slot, for audio that arrived ahead", () => {
+    const s = session(16000);
+    s.pushAudio(new Float32Array(640 * 50), 500);
+    s.end(500);
+    const jobs = s.takeJobs(100);
+    expect(jobs).toHaveLength(50);
+    jobs.forEach((j, i) => expect(j.dueAt).toBe(500 + i * 40));
   });
 });

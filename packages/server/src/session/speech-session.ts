@@ -4,15 +4,19 @@
  * so every rule here is testable with plain calls.
  *
  * The session clock counts samples at 16 kHz from the session start; a frame's pts is the first
- * sample it shows, always a multiple of 640. An utterance (segment) starts at a frame boundary
- * and its N resampled samples become exactly ceil(N / 640) frames, pts stepping by 640, so
- * audio and video cannot drift. The idle loop is a ping-pong walk indexed by pts / 640: a
- * player that loops idle frames on the same clock is already showing the frame speech starts
- * from, so there is no jump.
+ * sample it shows, always a multiple of the avatar's samples per frame (spf: 640 at 25 fps, 800
+ * at 20). An utterance (segment) starts at a frame boundary and its N resampled samples become
+ * exactly ceil(N / spf) frames, pts stepping by spf, so audio and video cannot drift. The idle
+ * loop is a ping-pong walk indexed by pts / spf: a player that loops idle frames on the same
+ * clock is already showing the frame speech starts from, so there is no jump.
+ *
+ * A frame is complete once its own samples and its whole audio window have arrived: the encoder
+ * inputs of frames up to j + window.last (the front end's lookahead on top), or the utterance
+ * has ended. Each encoder input is handed out once, with the first job that needs it.
  */
-import { framesForSamples, samplesNeeded, SAMPLE_RATE, SAMPLES_PER_FRAME, type MelConfig } from "../audio/constants.js";
-import { FrameWindows } from "../audio/frame-windows.js";
-import { MelStream } from "../audio/mel.js";
+import { framesForSamples, SAMPLE_RATE } from "../audio/constants.js";
+import { openInputs } from "../audio/frontends/inputs.js";
+import type { EncoderInputStream, FrontEndSpec, WindowSpec } from "../audio/frontends/types.js";
 import { Resampler } from "../audio/resampler.js";
 
 export interface FrameJob {
@@ -21,33 +25,52 @@ export interface FrameJob {
   frame: number;
   pts: number;
   sourceIndex: number;
-  /** The frame's mel window [n_mels * window_frames]. */
-  window: Float32Array;
+  /** Encoder inputs of frames not handed out before (this frame's window needs them). */
+  inputs: { frame: number; input: Float32Array }[];
+  /** The utterance's frame count once it has ended (window slots past it are padding). */
+  count: number | undefined;
+  /**
+   * Wall time (ms, the session's clock) from which the frame is wanted: when its audio was
+   * complete, or its real-time slot after the utterance's first frame, whichever is later. A
+   * client streaming in real time waits on the first; a TTS running ahead on the second.
+   */
+  dueAt: number;
 }
 
 export interface SegmentBounds {
   segment: number;
   startPts: number;
   endPts: number;
+  /** pts of the next utterance, when one was queued behind this one and now begins. */
+  next: number | undefined;
 }
 
 interface Segment {
   id: number;
   startPts: number;
   resampler: Resampler;
-  mel: MelStream;
-  windows: FrameWindows;
+  inputs: EncoderInputStream;
   /** 16 kHz samples received. */
   samples: number;
   /** Next frame index to hand out as a job. */
   nextFrame: number;
+  /** Next frame whose encoder input has not been handed out. */
+  nextInput: number;
+  /** Frames whose audio is complete, and the wall time each became so (from nextFrame on). */
+  readyCount: number;
+  readyAt: number[];
+  /** Wall time frame 0 became ready: the anchor of the real-time slots. */
+  firstReadyAt: number | undefined;
   ended: boolean;
 }
 
 export interface SessionSettings {
   /** Source frames in the avatar's idle footage. */
   frameCount: number;
-  mel: MelConfig;
+  /** 16 kHz samples per video frame (the avatar's fps). */
+  samplesPerFrame: number;
+  frontEnd: FrontEndSpec;
+  window: WindowSpec;
   /** Sample rate of the audio pushed. */
   inputRate: number;
   /** Emit paced idle frames between utterances. */
@@ -64,7 +87,8 @@ export function idleIndex(step: number, frameCount: number): number {
 
 export class SpeechSession {
   readonly settings: SessionSettings;
-  private segment: Segment | undefined;
+  /** Utterances: [0] is being rendered; audio after its end queues the next one behind it. */
+  private segments: Segment[] = [];
   private segmentCount = 0;
   /** pts of the next frame the clock will produce (speech or idle). */
   private nextPts = 0;
@@ -72,95 +96,108 @@ export class SpeechSession {
   private anchorMs: number;
   private anchorPts = 0;
   private readonly startMs: number;
+  /** Samples and milliseconds of one video frame. */
+  private readonly spf: number;
+  private readonly frameMs: number;
 
   constructor(settings: SessionSettings, now: number) {
+    if (settings.frontEnd.kind === "none") throw new Error("a speech session needs a live audio front end");
     this.settings = settings;
+    this.spf = settings.samplesPerFrame;
+    this.frameMs = (this.spf / SAMPLE_RATE) * 1000;
     this.startMs = now;
     this.anchorMs = now;
   }
 
   /** Whether an utterance is in progress (audio received, not ended or cleared). */
   get speaking(): boolean {
-    return this.segment !== undefined;
+    return this.segments.length > 0;
   }
 
-  /** 16 kHz samples received for the current utterance and not yet turned into jobs. */
+  /** 16 kHz samples received and not yet turned into jobs, over every queued utterance. */
   get queuedSamples(): number {
-    const s = this.segment;
-    return s ? Math.max(0, s.samples - s.nextFrame * SAMPLES_PER_FRAME) : 0;
+    let n = 0;
+    for (const s of this.segments) n += Math.max(0, s.samples - s.nextFrame * this.spf);
+    return n;
   }
 
   /**
-   * Audio of the current utterance (mono, at the input rate). Returns the pts of the new
-   * utterance's first frame if this audio started one.
+   * Audio (mono, at the input rate). It continues the open utterance; after `end` it starts the
+   * next one, which follows the current one on the clock. Returns the pts of a new utterance's
+   * first frame if this audio started one that is current at once (a queued one is announced by
+   * `finishIfDone` when it begins).
    */
   pushAudio(samples: Float32Array, now: number): number | undefined {
+    let s = this.segments.at(-1);
     let started: number | undefined;
-    if (!this.segment) {
-      started = this.startSegment(now);
+    if (!s || s.ended) {
+      s = this.startSegment(now);
+      if (this.segments.length === 1) started = s.startPts;
     }
-    const s = this.segment!;
-    if (s.ended) throw new Error("segment already ended");
-    this.feed(s, s.resampler.push(samples));
+    this.feed(s, s.resampler.push(samples), now);
     return started;
   }
 
-  /** End of the current utterance: its tail becomes frames. No-op when silent. */
-  end(): void {
-    const s = this.segment;
+  /** End of the open utterance: its tail becomes frames. No-op when none is open. */
+  end(now: number): void {
+    const s = this.segments.at(-1);
     if (!s || s.ended) return;
-    this.feed(s, s.resampler.flush());
-    s.windows.add(s.mel.flush());
-    s.windows.end();
+    this.feed(s, s.resampler.flush(), now);
+    s.inputs.end();
     s.ended = true;
+    this.markReady(s, now);
   }
 
   /** Render jobs of the current utterance that have all the audio they need, in order. */
   takeJobs(max: number): FrameJob[] {
-    const s = this.segment;
+    const s = this.segments[0];
     const jobs: FrameJob[] = [];
     if (!s) return jobs;
-    const total = s.ended ? framesForSamples(s.samples) : Number.POSITIVE_INFINITY;
-    while (jobs.length < max && s.nextFrame < total) {
+    const total = s.ended ? framesForSamples(s.samples, this.spf) : Number.POSITIVE_INFINITY;
+    while (jobs.length < max && s.nextFrame < s.readyCount) {
       const j = s.nextFrame;
-      // A frame needs its own 640 samples and the lookahead its window reads.
-      const haveOwn = s.ended || s.samples >= (j + 1) * SAMPLES_PER_FRAME;
-      const haveWindow = s.ended || s.samples >= samplesNeeded(this.settings.mel, j);
-      if (!haveOwn || !haveWindow || !s.windows.ready(j)) break;
-      const pts = s.startPts + j * SAMPLES_PER_FRAME;
-      jobs.push({ segment: s.id, frame: j, pts, sourceIndex: idleIndex(pts / SAMPLES_PER_FRAME, this.settings.frameCount), window: s.windows.window(j) });
+      const pts = s.startPts + j * this.spf;
+      const readyAt = s.readyAt.shift()!;
+      const inputs: FrameJob["inputs"] = [];
+      for (const last = Math.min(j + this.settings.window.last, total - 1); s.nextInput <= last; s.nextInput++) {
+        inputs.push({ frame: s.nextInput, input: s.inputs.input(s.nextInput) });
+      }
+      jobs.push({
+        segment: s.id, frame: j, pts, sourceIndex: idleIndex(pts / this.spf, this.settings.frameCount), inputs, count: s.ended ? total : undefined,
+        dueAt: Math.max(readyAt, s.firstReadyAt! + j * this.frameMs),
+      });
       s.nextFrame++;
-      s.windows.discardBefore(s.nextFrame);
+      s.inputs.discardBefore(s.nextInput);
     }
     return jobs;
   }
 
   /**
-   * Once the utterance has ended and every job was taken: its bounds, and the session returns
-   * to idle. Otherwise undefined.
+   * Once the current utterance has ended and every job was taken: its bounds, and the session
+   * moves on to the next queued utterance, or to idle. Otherwise undefined.
    */
   finishIfDone(now: number): SegmentBounds | undefined {
-    const s = this.segment;
-    if (!s || !s.ended || s.nextFrame < framesForSamples(s.samples)) return undefined;
-    const endPts = s.startPts + s.nextFrame * SAMPLES_PER_FRAME;
-    this.segment = undefined;
+    const s = this.segments[0];
+    if (!s || !s.ended || s.nextFrame < framesForSamples(s.samples, this.spf)) return undefined;
+    const endPts = s.startPts + s.nextFrame * this.spf;
+    this.segments.shift();
     this.nextPts = endPts;
     this.reanchor(now, endPts);
-    return { segment: s.id, startPts: s.startPts, endPts };
+    return { segment: s.id, startPts: s.startPts, endPts, next: this.segments[0]?.startPts };
   }
 
   /**
-   * Barge-in: drop queued audio and unrendered frames. `sentEndPts` is the pts just past the
-   * last frame the transport actually sent; the clock resumes there, at once.
+   * Barge-in: drop queued audio and unrendered frames, of queued utterances too. `sentEndPts`
+   * is the pts just past the last frame the transport actually sent; the clock resumes there.
    */
   clear(sentEndPts: number, now: number): SegmentBounds | undefined {
-    const s = this.segment;
+    const s = this.segments[0];
     if (!s) return undefined;
-    this.segment = undefined;
-    const endPts = Math.max(s.startPts, Math.min(sentEndPts, s.startPts + s.nextFrame * SAMPLES_PER_FRAME));
+    this.segments = [];
+    const endPts = Math.max(s.startPts, Math.min(sentEndPts, s.startPts + s.nextFrame * this.spf));
     this.nextPts = endPts;
     this.reanchor(now, endPts);
-    return { segment: s.id, startPts: s.startPts, endPts };
+    return { segment: s.id, startPts: s.startPts, endPts, next: undefined };
   }
 
   /**
@@ -169,21 +206,21 @@ export class SpeechSession {
    * of receiving a burst.
    */
   idleDue(now: number): { pts: number; sourceIndex: number } | undefined {
-    if (!this.settings.continuous || this.segment) return undefined;
+    if (!this.settings.continuous || this.speaking) return undefined;
     if (now < this.dueMs(this.nextPts)) return undefined;
-    if (now - this.dueMs(this.nextPts) > 2 * 40) {
-      const behind = Math.floor((now - this.dueMs(this.nextPts)) / 40);
-      this.nextPts += behind * SAMPLES_PER_FRAME;
+    if (now - this.dueMs(this.nextPts) > 2 * this.frameMs) {
+      const behind = Math.floor((now - this.dueMs(this.nextPts)) / this.frameMs);
+      this.nextPts += behind * this.spf;
       this.reanchor(now, this.nextPts);
     }
     const pts = this.nextPts;
-    this.nextPts += SAMPLES_PER_FRAME;
-    return { pts, sourceIndex: idleIndex(pts / SAMPLES_PER_FRAME, this.settings.frameCount) };
+    this.nextPts += this.spf;
+    return { pts, sourceIndex: idleIndex(pts / this.spf, this.settings.frameCount) };
   }
 
   /** Wall time (ms) at which the next idle frame is due, for the driver's timer. */
   nextIdleAt(): number | undefined {
-    if (!this.settings.continuous || this.segment) return undefined;
+    if (!this.settings.continuous || this.speaking) return undefined;
     return this.dueMs(this.nextPts);
   }
 
@@ -196,30 +233,51 @@ export class SpeechSession {
     this.anchorPts = pts;
   }
 
-  private startSegment(now: number): number {
-    // Continuous: speech takes the next slot of the stream. Otherwise the clock has run on in
-    // real time since the last utterance (the player's idle loop did), never backwards.
-    let start = this.nextPts;
+  private startSegment(now: number): Segment {
+    // Speech follows the utterance before it, if one is still rendering, else takes the next
+    // slot of the continuous stream. Without idle pacing the clock has run on in real time
+    // since the last utterance (the player's idle loop did), never backwards.
+    const prev = this.segments.at(-1);
+    let start = prev ? prev.startPts + framesForSamples(prev.samples, this.spf) * this.spf : this.nextPts;
     if (!this.settings.continuous) {
       const wallPts = ((now - this.startMs) / 1000) * SAMPLE_RATE;
-      start = Math.max(start, Math.ceil(wallPts / SAMPLES_PER_FRAME) * SAMPLES_PER_FRAME);
+      start = Math.max(start, Math.ceil(wallPts / this.spf) * this.spf);
     }
-    this.segment = {
+    const segment: Segment = {
       id: ++this.segmentCount,
       startPts: start,
       resampler: new Resampler(this.settings.inputRate, SAMPLE_RATE),
-      mel: new MelStream(this.settings.mel),
-      windows: new FrameWindows(this.settings.mel),
+      inputs: openInputs(this.settings.frontEnd, this.spf)!,
       samples: 0,
       nextFrame: 0,
+      nextInput: 0,
+      readyCount: 0,
+      readyAt: [],
+      firstReadyAt: undefined,
       ended: false,
     };
-    return start;
+    this.segments.push(segment);
+    return segment;
   }
 
-  private feed(s: Segment, samples: Float32Array): void {
+  private feed(s: Segment, samples: Float32Array, now: number): void {
     if (samples.length === 0) return;
     s.samples += samples.length;
-    s.windows.add(s.mel.push(samples));
+    s.inputs.push(samples);
+    this.markReady(s, now);
+  }
+
+  /**
+   * Records when frames became complete: their own samples, and the encoder input of their
+   * window's last frame (inputs of earlier frames need no more audio than that one).
+   */
+  private markReady(s: Segment, now: number): void {
+    const total = s.ended ? framesForSamples(s.samples, this.spf) : Number.POSITIVE_INFINITY;
+    const last = this.settings.window.last;
+    while (s.readyCount < total && (s.ended || (s.samples >= (s.readyCount + 1) * this.spf && s.inputs.ready(s.readyCount + last)))) {
+      s.readyAt.push(now);
+      s.firstReadyAt ??= now;
+      s.readyCount++;
+    }
   }
 }

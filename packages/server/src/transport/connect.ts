@@ -11,7 +11,7 @@ import {
   type AudioFormat, type Frame, type SpeakAudioResponse, type SpeakRequest, type SpeakResponse, type StreamRenderRequest,
 } from "@lipsync/proto";
 import type { LipSyncApp, SourceView as AppView } from "../app.js";
-import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { SAMPLE_RATE } from "../audio/constants.js";
 import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
 import { parseWav } from "../audio/wav.js";
 import type { Avatar } from "../avatar/avatar.js";
@@ -20,6 +20,10 @@ import type { Transport } from "../metrics.js";
 import type { SessionOutput } from "../session/session-runner.js";
 import { avatarInfo, box, imageEncoding, renderedFrame, sessionFrame } from "./proto-convert.js";
 import { toConnectError } from "./status.js";
+import { fanOut } from "../engine/abort.js";
+
+/** How often a health Watch stream re-reads readiness, ms. */
+const HEALTH_WATCH_MS = 500;
 
 function transportOf(ctx: HandlerContext): Transport {
   const type = ctx.requestHeader.get("content-type") ?? "";
@@ -60,7 +64,7 @@ function decodeClip(format: AudioFormat | undefined, audio: Uint8Array): { sampl
 }
 
 function started(id: string, app: LipSyncApp, avatar: Avatar) {
-  return create(SessionStartedSchema, { sessionId: id, avatar: avatarInfo(app.summary(avatar)), samplesPerFrame: SAMPLES_PER_FRAME, clockRate: SAMPLE_RATE });
+  return create(SessionStartedSchema, { sessionId: id, avatar: avatarInfo(app.summary(avatar)), samplesPerFrame: avatar.samplesPerFrame, clockRate: SAMPLE_RATE });
 }
 
 function speakResponse(out: SessionOutput): SpeakResponse {
@@ -73,6 +77,8 @@ function speakResponse(out: SessionOutput): SpeakResponse {
       return create(SpeakResponseSchema, { message: { case: "speechEnded", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts), interrupted: out.interrupted } } });
     case "playback-finished":
       return create(SpeakResponseSchema, { message: { case: "playbackFinished", value: { position: BigInt(out.position), interrupted: out.interrupted } } });
+    case "frames-dropped":
+      return create(SpeakResponseSchema, { message: { case: "framesDropped", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts) } } });
   }
 }
 
@@ -123,20 +129,21 @@ export function lipSyncRoutes(app: LipSyncApp) {
         });
       }),
 
-      renderFrame: unary("RenderFrame", async (req) => {
+      renderFrame: unary("RenderFrame", async (req, ctx) => {
         const encoding = imageEncoding(req.format);
-        const [f] = await app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined);
+        const [f] = await app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, fanOut(ctx.signal));
         return create(RenderFrameResponseSchema, { frame: renderedFrame(f!, req.index, encoding) });
       }),
 
-      renderFrames: unary("RenderFrames", async (req) => {
+      renderFrames: unary("RenderFrames", async (req, ctx) => {
         const t = performance.now();
         const encoding = imageEncoding(req.format);
-        const frames = await app.renderOwn(req.avatar, req.indices, encoding, req.quality || undefined);
+        const frames = await app.renderOwn(req.avatar, req.indices, encoding, req.quality || undefined, fanOut(ctx.signal));
         return create(RenderFramesResponseSchema, { frames: frames.map((f, i) => renderedFrame(f, req.indices[i]!, encoding)), totalMs: performance.now() - t });
       }),
 
-      streamRender: streaming("StreamRender", async function* (requests: AsyncIterable<StreamRenderRequest>) {
+      streamRender: streaming("StreamRender", async function* (requests: AsyncIterable<StreamRenderRequest>, ctx: HandlerContext) {
+        const signal = fanOut(ctx.signal);
         // Render each request as it arrives, so a burst batches; answer in request order.
         const pending: Promise<Frame>[] = [];
         let readError: unknown;
@@ -146,7 +153,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
           try {
             for await (const req of requests) {
               const encoding = imageEncoding(req.format);
-              const p = app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined).then(([f]) => renderedFrame(f!, req.index, encoding));
+              const p = app.renderOwn(req.avatar, [req.index], encoding, req.quality || undefined, signal).then(([f]) => renderedFrame(f!, req.index, encoding));
               p.catch(() => undefined);
               pending.push(p);
               wake();
@@ -264,19 +271,39 @@ export function lipSyncRoutes(app: LipSyncApp) {
           websocketClients: s.websocketClients,
           meanBatchSize: s.meanBatchSize,
           uptimeSeconds: (Date.now() - s.startedAt) / 1000,
+          framesDropped: BigInt(s.framesDropped),
+          capacityUsed: app.capacityUsed,
+          sessionsRefused: BigInt(s.sessionsRefused),
         });
       }),
     });
 
+    // Readiness, for load balancers: NOT_SERVING without a loaded avatar, at capacity and
+    // while draining for shutdown (LipSyncApp.readiness).
+    const Status = health.HealthCheckResponse_ServingStatus;
+    const status = () => (app.readiness().serving ? Status.SERVING : Status.NOT_SERVING);
     router.service(health.Health, {
       check(req) {
         if (req.service !== "" && req.service !== LipSyncService.typeName) throw new ConnectError("unknown service", Code.NotFound);
-        return { status: health.HealthCheckResponse_ServingStatus.SERVING };
+        return { status: status() };
       },
       async *watch(req, ctx) {
-        const known = req.service === "" || req.service === LipSyncService.typeName;
-        yield { status: known ? health.HealthCheckResponse_ServingStatus.SERVING : health.HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN };
-        await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        if (req.service !== "" && req.service !== LipSyncService.typeName) {
+          yield { status: Status.SERVICE_UNKNOWN };
+        } else {
+          // Sends the status, then every change of it, until the client goes.
+          let last: number | undefined;
+          while (!ctx.signal.aborted) {
+            const now = status();
+            if (now !== last) yield { status: now };
+            last = now;
+            await new Promise<void>((resolve) => {
+              const t = setTimeout(resolve, HEALTH_WATCH_MS);
+              ctx.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+            });
+          }
+        }
+        await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener("abort", () => resolve(), { once: true })));
       },
     });
   };
@@ -284,6 +311,7 @@ export function lipSyncRoutes(app: LipSyncApp) {
 
 function speakAudioResponse(out: SessionOutput): SpeakAudioResponse | undefined {
   if (out.type === "frame") return create(SpeakAudioResponseSchema, { message: { case: "frame", value: sessionFrame(out.frame) } });
+  if (out.type === "frames-dropped") return create(SpeakAudioResponseSchema, { message: { case: "framesDropped", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts) } } });
   if (out.type === "speech-ended") {
     return create(SpeakAudioResponseSchema, { message: { case: "speechEnded", value: { startPts: BigInt(out.startPts), endPts: BigInt(out.endPts), interrupted: out.interrupted } } });
   }

@@ -19,6 +19,9 @@ export function avatarInfo(s: AvatarSummary): AvatarInfo {
     name: s.name, loaded: s.loaded, frameCount: s.frameCount, fps: s.fps, width: s.width, height: s.height,
     description: s.description, license: s.license, error: s.error ?? "",
     ...(s.model ? { model: { inputSize: s.model.inputSize, lookaheadFrames: s.model.lookaheadFrames, gmacPerFrame: s.model.gmacPerFrame, executionProvider: s.model.provider } } : {}),
+    ...(s.capacity ? {
+      capacity: { sessions: s.capacity.sessions, sessionsMouthPatch: s.capacity.sessionsPatch, engineFps: s.capacity.fullFps, engineFpsMouthPatch: s.capacity.patchFps, measured: s.capacity.measured },
+    } : {}),
   });
 }
 
@@ -39,11 +42,11 @@ function timings(t: StageTimings) {
   });
 }
 
-/** A frame rendered from the avatar's own audio: pts is its index on the track's clock. */
+/** A frame rendered from the avatar's own audio: pts is its index on the track's clock (index * samples per frame). */
 export function renderedFrame(f: RenderedFrame, index: number, encoding: ImageEncoding): Frame {
   return create(FrameSchema, {
     image: f.image, format: imageFormat(encoding), width: f.width, height: f.height, sourceIndex: index,
-    pts: BigInt(index * 640), kind: FrameKind.SPEECH, mouthBox: box(f.mouthRect), timings: timings(f.timings),
+    pts: BigInt(f.pts ?? 0), kind: FrameKind.SPEECH, mouthBox: box(f.mouthRect), timings: timings(f.timings),
   });
 }
 

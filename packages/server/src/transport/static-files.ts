@@ -55,8 +55,12 @@ export function httpRoutes(app: LipSyncApp, mounts: StaticMount[]) {
       send(405, "text/plain", "method not allowed\n");
       return;
     }
-    if (url.pathname === "/healthz") {
-      send(200, "application/json", JSON.stringify({ status: "ok", avatars: app.registry.loadedAvatars().map((a) => a.name), sessions: app.sessionCount }) + "\n");
+    if (url.pathname === "/healthz" || url.pathname === "/readyz") {
+      // /healthz: the process is alive (always 200). /readyz: send new sessions here (200) or
+      // not (503: no avatar loaded, at capacity, shutting down).
+      const r = app.readiness();
+      const body = { status: "ok", ready: r.serving, reason: r.reason, avatars: app.registry.loadedAvatars().map((a) => a.name), sessions: app.sessionCount, capacity_used: Number(app.capacityUsed.toFixed(3)) };
+      send(url.pathname === "/readyz" && !r.serving ? 503 : 200, "application/json", JSON.stringify(body) + "\n");
       return;
     }
     if (url.pathname === "/metrics") {

@@ -14,6 +14,7 @@ const CONNECT_CODES: Record<ErrorCode, Code> = {
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
   deadline_exceeded: Code.DeadlineExceeded,
+  cancelled: Code.Canceled,
   internal: Code.Internal,
 };
 
@@ -26,6 +27,7 @@ export const WS_CLOSE: Record<ErrorCode, number> = {
   resource_exhausted: 4429,
   unavailable: 4503,
   deadline_exceeded: 4504,
+  cancelled: 4499,
   internal: 1011,
 };
 
@@ -33,7 +35,9 @@ export function toConnectError(err: unknown, logger: Logger): ConnectError {
   if (err instanceof ConnectError) return err;
   const e = asLipSyncError(err);
   if (e.code === "internal") logger.error({ err: e.cause ?? e }, "internal error");
-  return new ConnectError(e.message, CONNECT_CODES[e.code]);
+  // retry-after (seconds, as HTTP has it) tells a client or load balancer when to come back.
+  const metadata = e.retryAfterMs === undefined ? undefined : new Headers({ "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) });
+  return new ConnectError(e.message, CONNECT_CODES[e.code], metadata);
 }
 
 /** A close reason fits in a control frame: at most 123 bytes of UTF-8. */

@@ -148,6 +148,8 @@ export function sessionEventJson(out: Exclude<SessionOutput, { type: "frame" }>)
       return { type: "speech_ended", start_pts: out.startPts, end_pts: out.endPts, interrupted: out.interrupted };
     case "playback-finished":
       return { type: "playback_finished", position: out.position, interrupted: out.interrupted };
+    case "frames-dropped":
+      return { type: "frames_dropped", start_pts: out.startPts, end_pts: out.endPts };
   }
 }
 
@@ -156,6 +158,9 @@ export function avatarJson(s: AvatarSummary) {
     name: s.name, loaded: s.loaded, frame_count: s.frameCount, fps: s.fps, width: s.width, height: s.height, description: s.description,
     license: s.license, error: s.error, model: s.model && {
       input_size: s.model.inputSize, lookahead_frames: s.model.lookaheadFrames, gmac_per_frame: s.model.gmacPerFrame, execution_provider: s.model.provider,
+    },
+    capacity: s.capacity && {
+      sessions: s.capacity.sessions, sessions_mouth_patch: s.capacity.sessionsPatch, engine_fps: s.capacity.fullFps, engine_fps_mouth_patch: s.capacity.patchFps, measured: s.capacity.measured,
     },
   };
 }

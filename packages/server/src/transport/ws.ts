@@ -6,11 +6,12 @@
  * socket stays open. Protocol violations (bad JSON, unknown types, truncated binary, audio
  * before start, a second start, bad audio) close the socket with a code and a reason.
  */
+import { setMaxListeners } from "node:events";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { LipSyncApp } from "../app.js";
-import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../audio/constants.js";
+import { SAMPLE_RATE } from "../audio/constants.js";
 import { decodePcm, type SampleEncoding } from "../audio/pcm.js";
 import { asLipSyncError, invalidArgument, LipSyncError } from "../errors.js";
 import type { SessionRunner } from "../session/session-runner.js";
@@ -21,7 +22,7 @@ import { avatarJson, frameJson, inferenceJson, parseJsonRequest, sessionEventJso
 import { closeReason, WS_CLOSE } from "./status.js";
 
 const HTTP_STATUS: Record<string, number> = {
-  invalid_argument: 400, not_found: 404, failed_precondition: 412, resource_exhausted: 429, unavailable: 503, internal: 500,
+  invalid_argument: 400, not_found: 404, failed_precondition: 412, resource_exhausted: 429, unavailable: 503, cancelled: 499, internal: 500,
 };
 /** Unsent bytes past which a socket counts as a slow consumer. */
 const SEND_HIGH_WATER = 4 * 1024 * 1024;
@@ -42,8 +43,12 @@ class Connection {
   private starting = false;
   statsSubscribed = false;
   alive = true;
+  /** Aborted when the socket closes: its requests' frames not yet rendered never will be. */
+  private readonly closed = new AbortController();
 
-  constructor(private readonly app: LipSyncApp, readonly ws: WebSocket) {}
+  constructor(private readonly app: LipSyncApp, readonly ws: WebSocket) {
+    setMaxListeners(0, this.closed.signal);
+  }
 
   onMessage(data: RawData, isBinary: boolean): void {
     try {
@@ -55,6 +60,7 @@ class Connection {
   }
 
   onClose(): void {
+    this.closed.abort();
     if (this.session) this.app.closeSession(this.session.runner);
     this.session = undefined;
   }
@@ -63,7 +69,8 @@ class Connection {
   fail(err: unknown): void {
     const e = asLipSyncError(err);
     if (e.code === "internal") this.app.logger.error({ err: e.cause ?? e }, "internal error");
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(WS_CLOSE[e.code], closeReason(e.message));
+    const hint = e.retryAfterMs === undefined ? "" : ` (retry in ${Math.ceil(e.retryAfterMs / 1000)} s)`;
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(WS_CLOSE[e.code], closeReason(e.message + hint));
     this.onClose();
   }
 
@@ -99,8 +106,8 @@ class Connection {
         this.answer(req.requestId, async () => {
           const t = performance.now();
           const frames = req.audio
-            ? [await this.app.renderWithAudio(req.avatar, req.frames[0]!, decodePcm(req.audio, "s16le", 1), "jpeg")]
-            : await this.app.renderOwn(req.avatar, req.frames, "jpeg");
+            ? [await this.app.renderWithAudio(req.avatar, req.frames[0]!, decodePcm(req.audio, "s16le", 1), "jpeg", undefined, this.closed.signal)]
+            : await this.app.renderOwn(req.avatar, req.frames, "jpeg", undefined, this.closed.signal);
           if (!req.batch) return inferenceJson(req.avatar, req.frames[0]!, frames[0]!, req.requestId);
           const total = performance.now() - t;
           return {
@@ -133,9 +140,9 @@ class Connection {
           this.send(encodeSourceFrame(req.requestId, req.view, req.frame, f.width, f.height, f.image));
         } else {
           const f = req.audio.byteLength
-            ? await this.app.renderWithAudio(req.avatar, req.frame, decodePcm(req.audio, "s16le", 1), "jpeg")
-            : (await this.app.renderOwn(req.avatar, [req.frame], "jpeg"))[0]!;
-          this.send(encodeFrame({ kind: KIND_INFERENCE, patch: false, encoding: "jpeg", requestId: req.requestId, sourceIndex: req.frame, pts: req.frame * SAMPLES_PER_FRAME, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image }));
+            ? await this.app.renderWithAudio(req.avatar, req.frame, decodePcm(req.audio, "s16le", 1), "jpeg", undefined, this.closed.signal)
+            : (await this.app.renderOwn(req.avatar, [req.frame], "jpeg", undefined, this.closed.signal))[0]!;
+          this.send(encodeFrame({ kind: KIND_INFERENCE, patch: false, encoding: "jpeg", requestId: req.requestId, sourceIndex: req.frame, pts: f.pts ?? 0, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image }));
         }
       } catch (err) {
         const e = asLipSyncError(err);
@@ -196,7 +203,7 @@ class Connection {
       return;
     }
     this.session = { runner, pcm: req.encoding, channels: req.channels, binaryFrames: req.binaryFrames || this.binary };
-    this.sendJson({ type: "started", session_id: id, avatar: avatarJson(this.app.summary(avatar)), samples_per_frame: SAMPLES_PER_FRAME, clock_rate: SAMPLE_RATE });
+    this.sendJson({ type: "started", session_id: id, avatar: avatarJson(this.app.summary(avatar)), samples_per_frame: avatar.samplesPerFrame, clock_rate: SAMPLE_RATE });
     void this.forward(this.session);
   }
 

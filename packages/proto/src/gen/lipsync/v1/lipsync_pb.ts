@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lipsync/v1/lipsync.proto.
  */
 export const file_lipsync_v1_lipsync: GenFile = /*@__PURE__*/
-  fileDesc("ChhsaXBzeW5jL3YxL2xpcHN5bmMucHJvdG8SCmxpcHN5bmMudjEiOgoDQm94EgkKAXgYASABKAUSCQoBeRgCIAEoBRINCgV3aWR0aBgDIAEoBRIOCgZoZWlnaHQYBCABKAUimQEKDFN0YWdlVGltaW5ncxISCgpwcmVwYXJlX21zGAEgASgCEhAKCHF1ZXVlX21zGAIgASgCEhQKDGluZmVyZW5jZV9tcxgDIAEoAhIUCgxjb21wb3NpdGVfbXMYBCABKAISEQoJZW5jb2RlX21zGAUgASgCEhAKCHRvdGFsX21zGAYgASgCEhIKCmJhdGNoX3NpemUYByABKA0ihAIKBUZyYW1lEg0KBWltYWdlGAEgASgMEicKBmZvcm1hdBgCIAEoDjIXLmxpcHN5bmMudjEuSW1hZ2VGb3JtYXQSDQoFd2lkdGgYAyABKA0SDgoGaGVpZ2h0GAQgASgNEhQKDHNvdXJjZV9pbmRleBgFIAEoDRILCgNwdHMYBiABKAMSIwoEa2luZBgHIAEoDjIVLmxpcHN5bmMudjEuRnJhbWVLaW5kEiIKCW1vdXRoX2JveBgIIAEoCzIPLmxpcHN5bmMudjEuQm94EikKB3RpbWluZ3MYCSABKAsyGC5saXBzeW5jLnYxLlN0YWdlVGltaW5ncxINCgVwYXRjaBgKIAEoCCJtCglNb2RlbEluZm8SEgoKaW5wdXRfc2l6ZRgBIAEoDRIYChBsb29rYWhlYWRfZnJhbWVzGAIgASgNEhYKDmdtYWNfcGVyX2ZyYW1lGAMgASgCEhoKEmV4ZWN1dGlvbl9wcm92aWRlchgEIAEoCSLGAQoKQXZhdGFySW5mbxIMCgRuYW1lGAEgASgJEg4KBmxvYWRlZBgCIAEoCBITCgtmcmFtZV9jb3VudBgDIAEoDRILCgNmcHMYBCABKA0SDQoFd2lkdGgYBSABKA0SDgoGaGVpZ2h0GAYgASgNEhMKC2Rlc2NyaXB0aW9uGAcgASgJEg8KB2xpY2Vuc2UYCCABKAkSJAoFbW9kZWwYCSABKAsyFS5saXBzeW5jLnYxLk1vZGVsSW5mbxINCgVlcnJvchgKIAEoCSIUChJMaXN0QXZhdGFyc1JlcXVlc3QiPgoTTGlzdEF2YXRhcnNSZXNwb25zZRInCgdhdmF0YXJzGAEgAygLMhYubGlwc3luYy52MS5BdmF0YXJJbmZvIiAKEEdldEF2YXRhclJlcXVlc3QSDAoEbmFtZRgBIAEoCSKEAQoRR2V0QXZhdGFyUmVzcG9uc2USJgoGYXZhdGFyGAEgASgLMhYubGlwc3luYy52MS5BdmF0YXJJbmZvEiMKCmNyb3BfYm94ZXMYAiADKAsyDy5saXBzeW5jLnYxLkJveBIiCgltb3V0aF9ib3gYAyABKAsyDy5saXBzeW5jLnYxLkJveCIhChFMb2FkQXZhdGFyUmVxdWVzdBIMCgRuYW1lGAEgASgJIk0KEkxvYWRBdmF0YXJSZXNwb25zZRImCgZhdmF0YXIYASABKAsyFi5saXBzeW5jLnYxLkF2YXRhckluZm8SDwoHbG9hZF9tcxgCIAEoAiIjChNVbmxvYWRBdmF0YXJSZXF1ZXN0EgwKBG5hbWUYASABKAkiKAoUVW5sb2FkQXZhdGFyUmVzcG9uc2USEAoIdW5sb2FkZWQYASABKAgihQEKFUdldFNvdXJjZUZyYW1lUmVxdWVzdBIOCgZhdmF0YXIYASABKAkSDQoFaW5kZXgYAiABKA0SJAoEdmlldxgDIAEoDjIWLmxpcHN5bmMudjEuU291cmNlVmlldxInCgZmb3JtYXQYBCABKA4yFy5saXBzeW5jLnYxLkltYWdlRm9ybWF0IpIBChZHZXRTb3VyY2VGcmFtZVJlc3BvbnNlEg0KBWltYWdlGAEgASgMEicKBmZvcm1hdBgCIAEoDjIXLmxpcHN5bmMudjEuSW1hZ2VGb3JtYXQSDQoFd2lkdGgYAyABKA0SDgoGaGVpZ2h0GAQgASgNEiEKCGNyb3BfYm94GAUgASgLMg8ubGlwc3luYy52MS5Cb3gibQoSUmVuZGVyRnJhbWVSZXF1ZXN0Eg4KBmF2YXRhchgBIAEoCRINCgVpbmRleBgCIAEoDRInCgZmb3JtYXQYAyABKA4yFy5saXBzeW5jLnYxLkltYWdlRm9ybWF0Eg8KB3F1YWxpdHkYBCABKA0iNwoTUmVuZGVyRnJhbWVSZXNwb25zZRIgCgVmcmFtZRgBIAEoCzIRLmxpcHN5bmMudjEuRnJhbWUicAoTUmVuZGVyRnJhbWVzUmVxdWVzdBIOCgZhdmF0YXIYASABKAkSDwoHaW5kaWNlcxgCIAMoDRInCgZmb3JtYXQYAyABKA4yFy5saXBzeW5jLnYxLkltYWdlRm9ybWF0Eg8KB3F1YWxpdHkYBCABKA0iSwoUUmVuZGVyRnJhbWVzUmVzcG9uc2USIQoGZnJhbWVzGAEgAygLMhEubGlwc3luYy52MS5GcmFtZRIQCgh0b3RhbF9tcxgCIAEoAiJuChNTdHJlYW1SZW5kZXJSZXF1ZXN0Eg4KBmF2YXRhchgBIAEoCRINCgVpbmRleBgCIAEoDRInCgZmb3JtYXQYAyABKA4yFy5saXBzeW5jLnYxLkltYWdlRm9ybWF0Eg8KB3F1YWxpdHkYBCABKA0iOAoUU3RyZWFtUmVuZGVyUmVzcG9uc2USIAoFZnJhbWUYASABKAsyES5saXBzeW5jLnYxLkZyYW1lImEKC0F1ZGlvRm9ybWF0EisKCGVuY29kaW5nGAEgASgOMhkubGlwc3luYy52MS5BdWRpb0VuY29kaW5nEhMKC3NhbXBsZV9yYXRlGAIgASgNEhAKCGNoYW5uZWxzGAMgASgNIrUBCgtTcGVha0NvbmZpZxIOCgZhdmF0YXIYASABKAkSLQoMYXVkaW9fZm9ybWF0GAIgASgLMhcubGlwc3luYy52MS5BdWRpb0Zvcm1hdBISCgpjb250aW51b3VzGAMgASgIEi0KDGltYWdlX2Zvcm1hdBgEIAEoDjIXLmxpcHN5bmMudjEuSW1hZ2VGb3JtYXQSDwoHcXVhbGl0eRgFIAEoDRITCgttb3V0aF9wYXRjaBgGIAEoCCIaCgpBdWRpb0NodW5rEgwKBGRhdGEYASABKAwiBwoFQ2xlYXIiDQoLRW5kT2ZTcGVlY2giHwoQUGxheWJhY2tQb3NpdGlvbhILCgNwdHMYASABKAMi9AEKDFNwZWFrUmVxdWVzdBIpCgZjb25maWcYASABKAsyFy5saXBzeW5jLnYxLlNwZWFrQ29uZmlnSAASJwoFYXVkaW8YAiABKAsyFi5saXBzeW5jLnYxLkF1ZGlvQ2h1bmtIABIiCgVjbGVhchgDIAEoCzIRLmxpcHN5bmMudjEuQ2xlYXJIABImCgNlbmQYBCABKAsyFy5saXBzeW5jLnYxLkVuZE9mU3BlZWNoSAASOQoRcGxheWJhY2tfcG9zaXRpb24YBSABKAsyHC5saXBzeW5jLnYxLlBsYXliYWNrUG9zaXRpb25IAEIJCgdtZXNzYWdlInsKDlNlc3Npb25TdGFydGVkEhIKCnNlc3Npb25faWQYASABKAkSJgoGYXZhdGFyGAIgASgLMhYubGlwc3luYy52MS5BdmF0YXJJbmZvEhkKEXNhbXBsZXNfcGVyX2ZyYW1lGAMgASgNEhIKCmNsb2NrX3JhdGUYBCABKA0iHAoNU3BlZWNoU3RhcnRlZBILCgNwdHMYASABKAMiRgoLU3BlZWNoRW5kZWQSEQoJc3RhcnRfcHRzGAEgASgDEg8KB2VuZF9wdHMYAiABKAMSEwoLaW50ZXJydXB0ZWQYAyABKAgiOQoQUGxheWJhY2tGaW5pc2hlZBIQCghwb3NpdGlvbhgBIAEoAxITCgtpbnRlcnJ1cHRlZBgCIAEoCCKOAgoNU3BlYWtSZXNwb25zZRItCgdzdGFydGVkGAEgASgLMhoubGlwc3luYy52MS5TZXNzaW9uU3RhcnRlZEgAEiIKBWZyYW1lGAIgASgLMhEubGlwc3luYy52MS5GcmFtZUgAEjMKDnNwZWVjaF9zdGFydGVkGAMgASgLMhkubGlwc3luYy52MS5TcGVlY2hTdGFydGVkSAASLwoMc3BlZWNoX2VuZGVkGAQgASgLMhcubGlwc3luYy52MS5TcGVlY2hFbmRlZEgAEjkKEXBsYXliYWNrX2ZpbmlzaGVkGAUgASgLMhwubGlwc3luYy52MS5QbGF5YmFja0ZpbmlzaGVkSABCCQoHbWVzc2FnZSK2AQoRU3BlYWtBdWRpb1JlcXVlc3QSDgoGYXZhdGFyGAEgASgJEi0KDGF1ZGlvX2Zvcm1hdBgCIAEoCzIXLmxpcHN5bmMudjEuQXVkaW9Gb3JtYXQSDQoFYXVkaW8YAyABKAwSLQoMaW1hZ2VfZm9ybWF0GAQgASgOMhcubGlwc3luYy52MS5JbWFnZUZvcm1hdBIPCgdxdWFsaXR5GAUgASgNEhMKC21vdXRoX3BhdGNoGAYgASgIIqMBChJTcGVha0F1ZGlvUmVzcG9uc2USLQoHc3RhcnRlZBgBIAEoCzIaLmxpcHN5bmMudjEuU2Vzc2lvblN0YXJ0ZWRIABIiCgVmcmFtZRgCIAEoCzIRLmxpcHN5bmMudjEuRnJhbWVIABIvCgxzcGVlY2hfZW5kZWQYAyABKAsyFy5saXBzeW5jLnYxLlNwZWVjaEVuZGVkSABCCQoHbWVzc2FnZSIRCg9HZXRTdGF0c1JlcXVlc3QiSgoKU3RhZ2VTdGF0cxINCgVzdGFnZRgBIAEoCRIOCgZwNTBfbXMYAiABKAISDgoGcDk5X21zGAMgASgCEg0KBWNvdW50GAQgASgNIpwDChBHZXRTdGF0c1Jlc3BvbnNlEjwKCHJlcXVlc3RzGAEgAygLMioubGlwc3luYy52MS5HZXRTdGF0c1Jlc3BvbnNlLlJlcXVlc3RzRW50cnkSQAoKdHJhbnNwb3J0cxgCIAMoCzIsLmxpcHN5bmMudjEuR2V0U3RhdHNSZXNwb25zZS5UcmFuc3BvcnRzRW50cnkSJgoGc3RhZ2VzGAMgAygLMhYubGlwc3luYy52MS5TdGFnZVN0YXRzEhcKD2ZyYW1lc19yZW5kZXJlZBgEIAEoBBIXCg9hY3RpdmVfc2Vzc2lvbnMYBSABKA0SGQoRd2Vic29ja2V0X2NsaWVudHMYBiABKA0SFwoPbWVhbl9iYXRjaF9zaXplGAcgASgCEhYKDnVwdGltZV9zZWNvbmRzGAggASgBGi8KDVJlcXVlc3RzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ARoxCg9UcmFuc3BvcnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASpYCgtJbWFnZUZvcm1hdBIcChhJTUFHRV9GT1JNQVRfVU5TUEVDSUZJRUQQABIVChFJTUFHRV9GT1JNQVRfSlBFRxABEhQKEElNQUdFX0ZPUk1BVF9SR0IQAipTCglGcmFtZUtpbmQSGgoWRlJBTUVfS0lORF9VTlNQRUNJRklFRBAAEhUKEUZSQU1FX0tJTkRfU1BFRUNIEAESEwoPRlJBTUVfS0lORF9JRExFEAIqcgoKU291cmNlVmlldxIbChdTT1VSQ0VfVklFV19VTlNQRUNJRklFRBAAEhQKEFNPVVJDRV9WSUVXX0ZVTEwQARIUChBTT1VSQ0VfVklFV19DUk9QEAISGwoXU09VUkNFX1ZJRVdfTUFTS0VEX0NST1AQAyqDAQoNQXVkaW9FbmNvZGluZxIeChpBVURJT19FTkNPRElOR19VTlNQRUNJRklFRBAAEhwKGEFVRElPX0VOQ09ESU5HX1BDTV9TMTZMRRABEhwKGEFVRElPX0VOQ09ESU5HX1BDTV9GMzJMRRACEhYKEkFVRElPX0VOQ09ESU5HX1dBVhADMvUGCg5MaXBTeW5jU2VydmljZRJOCgtMaXN0QXZhdGFycxIeLmxpcHN5bmMudjEuTGlzdEF2YXRhcnNSZXF1ZXN0Gh8ubGlwc3luYy52MS5MaXN0QXZhdGFyc1Jlc3BvbnNlEkgKCUdldEF2YXRhchIcLmxpcHN5bmMudjEuR2V0QXZhdGFyUmVxdWVzdBodLmxpcHN5bmMudjEuR2V0QXZhdGFyUmVzcG9uc2USSwoKTG9hZEF2YXRhchIdLmxpcHN5bmMudjEuTG9hZEF2YXRhclJlcXVlc3QaHi5saXBzeW5jLnYxLkxvYWRBdmF0YXJSZXNwb25zZRJRCgxVbmxvYWRBdmF0YXISHy5saXBzeW5jLnYxLlVubG9hZEF2YXRhclJlcXVlc3QaIC5saXBzeW5jLnYxLlVubG9hZEF2YXRhclJlc3BvbnNlElcKDkdldFNvdXJjZUZyYW1lEiEubGlwc3luYy52MS5HZXRTb3VyY2VGcmFtZVJlcXVlc3QaIi5saXBzeW5jLnYxLkdldFNvdXJjZUZyYW1lUmVzcG9uc2USTgoLUmVuZGVyRnJhbWUSHi5saXBzeW5jLnYxLlJlbmRlckZyYW1lUmVxdWVzdBofLmxpcHN5bmMudjEuUmVuZGVyRnJhbWVSZXNwb25zZRJRCgxSZW5kZXJGcmFtZXMSHy5saXBzeW5jLnYxLlJlbmRlckZyYW1lc1JlcXVlc3QaIC5saXBzeW5jLnYxLlJlbmRlckZyYW1lc1Jlc3BvbnNlElUKDFN0cmVhbVJlbmRlchIfLmxpcHN5bmMudjEuU3RyZWFtUmVuZGVyUmVxdWVzdBogLmxpcHN5bmMudjEuU3RyZWFtUmVuZGVyUmVzcG9uc2UoATABEkAKBVNwZWFrEhgubGlwc3luYy52MS5TcGVha1JlcXVlc3QaGS5saXBzeW5jLnYxLlNwZWFrUmVzcG9uc2UoATABEk0KClNwZWFrQXVkaW8SHS5saXBzeW5jLnYxLlNwZWFrQXVkaW9SZXF1ZXN0Gh4ubGlwc3luYy52MS5TcGVha0F1ZGlvUmVzcG9uc2UwARJFCghHZXRTdGF0cxIbLmxpcHN5bmMudjEuR2V0U3RhdHNSZXF1ZXN0GhwubGlwc3luYy52MS5HZXRTdGF0c1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChhsaXBzeW5jL3YxL2xpcHN5bmMucHJvdG8SCmxpcHN5bmMudjEiOgoDQm94EgkKAXgYASABKAUSCQoBeRgCIAEoBRINCgV3aWR0aBgDIAEoBRIOCgZoZWlnaHQYBCABKAUimQEKDFN0YWdlVGltaW5ncxISCgpwcmVwYXJlX21zGAEgASgCEhAKCHF1ZXVlX21zGAIgASgCEhQKDGluZmVyZW5jZV9tcxgDIAEoAhIUCgxjb21wb3NpdGVfbXMYBCABKAISEQoJZW5jb2RlX21zGAUgASgCEhAKCHRvdGFsX21zGAYgASgCEhIKCmJhdGNoX3NpemUYByABKA0ihAIKBUZyYW1lEg0KBWltYWdlGAEgASgMEicKBmZvcm1hdBgCIAEoDjIXLmxpcHN5bmMudjEuSW1hZ2VGb3JtYXQSDQoFd2lkdGgYAyABKA0SDgoGaGVpZ2h0GAQgASgNEhQKDHNvdXJjZV9pbmRleBgFIAEoDRILCgNwdHMYBiABKAMSIwoEa2luZBgHIAEoDjIVLmxpcHN5bmMudjEuRnJhbWVLaW5kEiIKCW1vdXRoX2JveBgIIAEoCzIPLmxpcHN5bmMudjEuQm94EikKB3RpbWluZ3MYCSABKAsyGC5saXBzeW5jLnYxLlN0YWdlVGltaW5ncxINCgVwYXRjaBgKIAEoCCKCAgoJTW9kZWxJbmZvEhIKCmlucHV0X3NpemUYASABKA0SGAoQbG9va2FoZWFkX2ZyYW1lcxgCIAEoDRIWCg5nbWFjX3Blcl9mcmFtZRgDIAEoAhIaChJleGVjdXRpb25fcHJvdmlkZXIYBCABKAkSFQoNYmF0Y2hfYnVja2V0cxgFIAMoDRJEChBwcm92aWRlcl9vcHRpb25zGAYgAygLMioubGlwc3luYy52MS5Nb2RlbEluZm8uUHJvdmlkZXJPcHRpb25zRW50cnkaNgoUUHJvdmlkZXJPcHRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKAAQoIQ2FwYWNpdHkSEAoIc2Vzc2lvbnMYASABKA0SHAoUc2Vzc2lvbnNfbW91dGhfcGF0Y2gYAiABKA0SEgoKZW5naW5lX2ZwcxgDIAEoAhIeChZlbmdpbmVfZnBzX21vdXRoX3BhdGNoGAQgASgCEhAKCG1lYXN1cmVkGAUgASgIIu4BCgpBdmF0YXJJbmZvEgwKBG5hbWUYASABKAkSDgoGbG9hZGVkGAIgASgIEhMKC2ZyYW1lX2NvdW50GAMgASgNEgsKA2ZwcxgEIAEoDRINCgV3aWR0aBgFIAEoDRIOCgZoZWlnaHQYBiABKA0SEwoLZGVzY3JpcHRpb24YByABKAkSDwoHbGljZW5zZRgIIAEoCRIkCgVtb2RlbBgJIAEoCzIVLmxpcHN5bmMudjEuTW9kZWxJbmZvEg0KBWVycm9yGAogASgJEiYKCGNhcGFjaXR5GAsgASgLMhQubGlwc3luYy52MS5DYXBhY2l0eSIUChJMaXN0QXZhdGFyc1JlcXVlc3QiPgoTTGlzdEF2YXRhcnNSZXNwb25zZRInCgdhdmF0YXJzGAEgAygLMhYubGlwc3luYy52MS5BdmF0YXJJbmZvIiAKEEdldEF2YXRhclJlcXVlc3QSDAoEbmFtZRgBIAEoCSKEAQoRR2V0QXZhdGFyUmVzcG9uc2USJgoGYXZhdGFyGAEgASgLMhYubGlwc3luYy52MS5BdmF0YXJJbmZvEiMKCmNyb3BfYm94ZXMYAiADKAsyDy5saXBzeW5jLnYxLkJveBIiCgltb3V0aF9ib3gYAyABKAsyDy5saXBzeW5jLnYxLkJveCIhChFMb2FkQXZhdGFyUmVxdWVzdBIMCgRuYW1lGAEgASgJIk0KEkxvYWRBdmF0YXJSZXNwb25zZRImCgZhdmF0YXIYASABKAsyFi5saXBzeW5jLnYxLkF2YXRhckluZm8SDwoHbG9hZF9tcxgCIAEoAiIjChNVbmxvYWRBdmF0YXJSZXF1ZXN0EgwKBG5hbWUYASABKAkiKAoUVW5sb2FkQXZhdGFyUmVzcG9uc2USEAoIdW5sb2FkZWQYASABKAgihQEKFUdldFNvdXJjZUZyYW1lUmVxdWVzdBIOCgZhdmF0YXIYASABKAkSDQoFaW5kZXgYAiABKA0SJAoEdmlldxgDIAEoDjIWLmxpcHN5bmMudjEuU291cmNlVmlldxInCgZmb3JtYXQYBCABKA4yFy5saXBzeW5jLnYxLkltYWdlRm9ybWF0IpIBChZHZXRTb3VyY2VGcmFtZVJlc3BvbnNlEg0KBWltYWdlGAEgASgMEicKBmZvcm1hdBgCIAEoDjIXLmxpcHN5bmMudjEuSW1hZ2VGb3JtYXQSDQoFd2lkdGgYAyABKA0SDgoGaGVpZ2h0GAQgASgNEiEKCGNyb3BfYm94GAUgASgLMg8ubGlwc3luYy52MS5Cb3gibQoSUmVuZGVyRnJhbWVSZXF1ZXN0Eg4KBmF2YXRhchgBIAEoCRINCgVpbmRleBgCIAEoDRInCgZmb3JtYXQYAyABKA4yFy5saXBzeW5jLnYxLkltYWdlRm9ybWF0Eg8KB3F1YWxpdHkYBCABKA0iNwoTUmVuZGVyRnJhbWVSZXNwb25zZRIgCgVmcmFtZRgBIAEoCzIRLmxpcHN5bmMudjEuRnJhbWUicAoTUmVuZGVyRnJhbWVzUmVxdWVzdBIOCgZhdmF0YXIYASABKAkSDwoHaW5kaWNlcxgCIAMoDRInCgZmb3JtYXQYAyABKA4yFy5saXBzeW5jLnYxLkltYWdlRm9ybWF0Eg8KB3F1YWxpdHkYBCABKA0iSwoUUmVuZGVyRnJhbWVzUmVzcG9uc2USIQoGZnJhbWVzGAEgAygLMhEubGlwc3luYy52MS5GcmFtZRIQCgh0b3RhbF9tcxgCIAEoAiJuChNTdHJlYW1SZW5kZXJSZXF1ZXN0Eg4KBmF2YXRhchgBIAEoCRINCgVpbmRleBgCIAEoDRInCgZmb3JtYXQYAyABKA4yFy5saXBzeW5jLnYxLkltYWdlRm9ybWF0Eg8KB3F1YWxpdHkYBCABKA0iOAoUU3RyZWFtUmVuZGVyUmVzcG9uc2USIAoFZnJhbWUYASABKAsyES5saXBzeW5jLnYxLkZyYW1lImEKC0F1ZGlvRm9ybWF0EisKCGVuY29kaW5nGAEgASgOMhkubGlwc3luYy52MS5BdWRpb0VuY29kaW5nEhMKC3NhbXBsZV9yYXRlGAIgASgNEhAKCGNoYW5uZWxzGAMgASgNIrUBCgtTcGVha0NvbmZpZxIOCgZhdmF0YXIYASABKAkSLQoMYXVkaW9fZm9ybWF0GAIgASgLMhcubGlwc3luYy52MS5BdWRpb0Zvcm1hdBISCgpjb250aW51b3VzGAMgASgIEi0KDGltYWdlX2Zvcm1hdBgEIAEoDjIXLmxpcHN5bmMudjEuSW1hZ2VGb3JtYXQSDwoHcXVhbGl0eRgFIAEoDRITCgttb3V0aF9wYXRjaBgGIAEoCCIaCgpBdWRpb0NodW5rEgwKBGRhdGEYASABKAwiBwoFQ2xlYXIiDQoLRW5kT2ZTcGVlY2giHwoQUGxheWJhY2tQb3NpdGlvbhILCgNwdHMYASABKAMi9AEKDFNwZWFrUmVxdWVzdBIpCgZjb25maWcYASABKAsyFy5saXBzeW5jLnYxLlNwZWFrQ29uZmlnSAASJwoFYXVkaW8YAiABKAsyFi5saXBzeW5jLnYxLkF1ZGlvQ2h1bmtIABIiCgVjbGVhchgDIAEoCzIRLmxpcHN5bmMudjEuQ2xlYXJIABImCgNlbmQYBCABKAsyFy5saXBzeW5jLnYxLkVuZE9mU3BlZWNoSAASOQoRcGxheWJhY2tfcG9zaXRpb24YBSABKAsyHC5saXBzeW5jLnYxLlBsYXliYWNrUG9zaXRpb25IAEIJCgdtZXNzYWdlInsKDlNlc3Npb25TdGFydGVkEhIKCnNlc3Npb25faWQYASABKAkSJgoGYXZhdGFyGAIgASgLMhYubGlwc3luYy52MS5BdmF0YXJJbmZvEhkKEXNhbXBsZXNfcGVyX2ZyYW1lGAMgASgNEhIKCmNsb2NrX3JhdGUYBCABKA0iHAoNU3BlZWNoU3RhcnRlZBILCgNwdHMYASABKAMiRgoLU3BlZWNoRW5kZWQSEQoJc3RhcnRfcHRzGAEgASgDEg8KB2VuZF9wdHMYAiABKAMSEwoLaW50ZXJydXB0ZWQYAyABKAgiMwoNRnJhbWVzRHJvcHBlZBIRCglzdGFydF9wdHMYASABKAMSDwoHZW5kX3B0cxgCIAEoAyI5ChBQbGF5YmFja0ZpbmlzaGVkEhAKCHBvc2l0aW9uGAEgASgDEhMKC2ludGVycnVwdGVkGAIgASgIIsMCCg1TcGVha1Jlc3BvbnNlEi0KB3N0YXJ0ZWQYASABKAsyGi5saXBzeW5jLnYxLlNlc3Npb25TdGFydGVkSAASIgoFZnJhbWUYAiABKAsyES5saXBzeW5jLnYxLkZyYW1lSAASMwoOc3BlZWNoX3N0YXJ0ZWQYAyABKAsyGS5saXBzeW5jLnYxLlNwZWVjaFN0YXJ0ZWRIABIvCgxzcGVlY2hfZW5kZWQYBCABKAsyFy5saXBzeW5jLnYxLlNwZWVjaEVuZGVkSAASOQoRcGxheWJhY2tfZmluaXNoZWQYBSABKAsyHC5saXBzeW5jLnYxLlBsYXliYWNrRmluaXNoZWRIABIzCg5mcmFtZXNfZHJvcHBlZBgGIAEoCzIZLmxpcHN5bmMudjEuRnJhbWVzRHJvcHBlZEgAQgkKB21lc3NhZ2UitgEKEVNwZWFrQXVkaW9SZXF1ZXN0Eg4KBmF2YXRhchgBIAEoCRItCgxhdWRpb19mb3JtYXQYAiABKAsyFy5saXBzeW5jLnYxLkF1ZGlvRm9ybWF0Eg0KBWF1ZGlvGAMgASgMEi0KDGltYWdlX2Zvcm1hdBgEIAEoDjIXLmxpcHN5bmMudjEuSW1hZ2VGb3JtYXQSDwoHcXVhbGl0eRgFIAEoDRITCgttb3V0aF9wYXRjaBgGIAEoCCLYAQoSU3BlYWtBdWRpb1Jlc3BvbnNlEi0KB3N0YXJ0ZWQYASABKAsyGi5saXBzeW5jLnYxLlNlc3Npb25TdGFydGVkSAASIgoFZnJhbWUYAiABKAsyES5saXBzeW5jLnYxLkZyYW1lSAASLwoMc3BlZWNoX2VuZGVkGAMgASgLMhcubGlwc3luYy52MS5TcGVlY2hFbmRlZEgAEjMKDmZyYW1lc19kcm9wcGVkGAQgASgLMhkubGlwc3luYy52MS5GcmFtZXNEcm9wcGVkSABCCQoHbWVzc2FnZSIRCg9HZXRTdGF0c1JlcXVlc3QiSgoKU3RhZ2VTdGF0cxINCgVzdGFnZRgBIAEoCRIOCgZwNTBfbXMYAiABKAISDgoGcDk5X21zGAMgASgCEg0KBWNvdW50GAQgASgNIuUDChBHZXRTdGF0c1Jlc3BvbnNlEjwKCHJlcXVlc3RzGAEgAygLMioubGlwc3luYy52MS5HZXRTdGF0c1Jlc3BvbnNlLlJlcXVlc3RzRW50cnkSQAoKdHJhbnNwb3J0cxgCIAMoCzIsLmxpcHN5bmMudjEuR2V0U3RhdHNSZXNwb25zZS5UcmFuc3BvcnRzRW50cnkSJgoGc3RhZ2VzGAMgAygLMhYubGlwc3luYy52MS5TdGFnZVN0YXRzEhcKD2ZyYW1lc19yZW5kZXJlZBgEIAEoBBIXCg9hY3RpdmVfc2Vzc2lvbnMYBSABKA0SGQoRd2Vic29ja2V0X2NsaWVudHMYBiABKA0SFwoPbWVhbl9iYXRjaF9zaXplGAcgASgCEhYKDnVwdGltZV9zZWNvbmRzGAggASgBEhYKDmZyYW1lc19kcm9wcGVkGAkgASgEEhUKDWNhcGFjaXR5X3VzZWQYCiABKAISGAoQc2Vzc2lvbnNfcmVmdXNlZBgLIAEoBBovCg1SZXF1ZXN0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEaMQoPVHJhbnNwb3J0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEqWAoLSW1hZ2VGb3JtYXQSHAoYSU1BR0VfRk9STUFUX1VOU1BFQ0lGSUVEEAASFQoRSU1BR0VfRk9STUFUX0pQRUcQARIUChBJTUFHRV9GT1JNQVRfUkdCEAIqUwoJRnJhbWVLaW5kEhoKFkZSQU1FX0tJTkRfVU5TUEVDSUZJRUQQABIVChFGUkFNRV9LSU5EX1NQRUVDSBABEhMKD0ZSQU1FX0tJTkRfSURMRRACKnIKClNvdXJjZVZpZXcSGwoXU09VUkNFX1ZJRVdfVU5TUEVDSUZJRUQQABIUChBTT1VSQ0VfVklFV19GVUxMEAESFAoQU09VUkNFX1ZJRVdfQ1JPUBACEhsKF1NPVVJDRV9WSUVXX01BU0tFRF9DUk9QEAMqgwEKDUF1ZGlvRW5jb2RpbmcSHgoaQVVESU9fRU5DT0RJTkdfVU5TUEVDSUZJRUQQABIcChhBVURJT19FTkNPRElOR19QQ01fUzE2TEUQARIcChhBVURJT19FTkNPRElOR19QQ01fRjMyTEUQAhIWChJBVURJT19FTkNPRElOR19XQVYQAzL1BgoOTGlwU3luY1NlcnZpY2USTgoLTGlzdEF2YXRhcnMSHi5saXBzeW5jLnYxLkxpc3RBdmF0YXJzUmVxdWVzdBofLmxpcHN5bmMudjEuTGlzdEF2YXRhcnNSZXNwb25zZRJICglHZXRBdmF0YXISHC5saXBzeW5jLnYxLkdldEF2YXRhclJlcXVlc3QaHS5saXBzeW5jLnYxLkdldEF2YXRhclJlc3BvbnNlEksKCkxvYWRBdmF0YXISHS5saXBzeW5jLnYxLkxvYWRBdmF0YXJSZXF1ZXN0Gh4ubGlwc3luYy52MS5Mb2FkQXZhdGFyUmVzcG9uc2USUQoMVW5sb2FkQXZhdGFyEh8ubGlwc3luYy52MS5VbmxvYWRBdmF0YXJSZXF1ZXN0GiAubGlwc3luYy52MS5VbmxvYWRBdmF0YXJSZXNwb25zZRJXCg5HZXRTb3VyY2VGcmFtZRIhLmxpcHN5bmMudjEuR2V0U291cmNlRnJhbWVSZXF1ZXN0GiIubGlwc3luYy52MS5HZXRTb3VyY2VGcmFtZVJlc3BvbnNlEk4KC1JlbmRlckZyYW1lEh4ubGlwc3luYy52MS5SZW5kZXJGcmFtZVJlcXVlc3QaHy5saXBzeW5jLnYxLlJlbmRlckZyYW1lUmVzcG9uc2USUQoMUmVuZGVyRnJhbWVzEh8ubGlwc3luYy52MS5SZW5kZXJGcmFtZXNSZXF1ZXN0GiAubGlwc3luYy52MS5SZW5kZXJGcmFtZXNSZXNwb25zZRJVCgxTdHJlYW1SZW5kZXISHy5saXBzeW5jLnYxLlN0cmVhbVJlbmRlclJlcXVlc3QaIC5saXBzeW5jLnYxLlN0cmVhbVJlbmRlclJlc3BvbnNlKAEwARJACgVTcGVhaxIYLmxpcHN5bmMudjEuU3BlYWtSZXF1ZXN0GhkubGlwc3luYy52MS5TcGVha1Jlc3BvbnNlKAEwARJNCgpTcGVha0F1ZGlvEh0ubGlwc3luYy52MS5TcGVha0F1ZGlvUmVxdWVzdBoeLmxpcHN5bmMudjEuU3BlYWtBdWRpb1Jlc3BvbnNlMAESRQoIR2V0U3RhdHMSGy5saXBzeW5jLnYxLkdldFN0YXRzUmVxdWVzdBocLmxpcHN5bmMudjEuR2V0U3RhdHNSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * An axis-aligned rectangle in frame pixels.
@@ -160,7 +160,8 @@ export type Frame = Message<"lipsync.v1.Frame"> & {
 
   /**
    * Presentation time: the first audio sample this frame shows, counted in samples of the
-   * 16 kHz session clock. Consecutive frames of a session differ by exactly 640.
+   * 16 kHz session clock. Consecutive frames of a session differ by exactly samples_per_frame
+   * (640 at 25 fps).
    *
    * @generated from field: int64 pts = 6;
    */
@@ -237,6 +238,21 @@ export type ModelInfo = Message<"lipsync.v1.ModelInfo"> & {
    * @generated from field: string execution_provider = 4;
    */
   executionProvider: string;
+
+  /**
+   * Batch sizes the model runs at: a batch of n frames is padded to the smallest bucket >= n,
+   * and every bucket was run once at load, so no batch shape is new to the engine when live.
+   *
+   * @generated from field: repeated uint32 batch_buckets = 5;
+   */
+  batchBuckets: number[];
+
+  /**
+   * Execution provider options in use (e.g. cudnn_conv_algo_search), as given to ONNX Runtime.
+   *
+   * @generated from field: map<string, string> provider_options = 6;
+   */
+  providerOptions: { [key: string]: string };
 };
 
 /**
@@ -245,6 +261,55 @@ export type ModelInfo = Message<"lipsync.v1.ModelInfo"> & {
  */
 export const ModelInfoSchema: GenMessage<ModelInfo> = /*@__PURE__*/
   messageDesc(file_lipsync_v1_lipsync, 3);
+
+/**
+ * What the server measured this avatar's engine to sustain, and the sessions it admits for it.
+ *
+ * @generated from message lipsync.v1.Capacity
+ */
+export type Capacity = Message<"lipsync.v1.Capacity"> & {
+  /**
+   * Real-time sessions of this avatar the server admits (whole frames), alone on the server.
+   *
+   * @generated from field: uint32 sessions = 1;
+   */
+  sessions: number;
+
+  /**
+   * The same with mouth-patch frames (what <lip-sync-player> asks for).
+   *
+   * @generated from field: uint32 sessions_mouth_patch = 2;
+   */
+  sessionsMouthPatch: number;
+
+  /**
+   * Frames per second the whole pipeline sustained at load, whole frames.
+   *
+   * @generated from field: float engine_fps = 3;
+   */
+  engineFps: number;
+
+  /**
+   * The same with mouth patches.
+   *
+   * @generated from field: float engine_fps_mouth_patch = 4;
+   */
+  engineFpsMouthPatch: number;
+
+  /**
+   * False when the operator set the capacity (--capacity) instead.
+   *
+   * @generated from field: bool measured = 5;
+   */
+  measured: boolean;
+};
+
+/**
+ * Describes the message lipsync.v1.Capacity.
+ * Use `create(CapacitySchema)` to create a new message.
+ */
+export const CapacitySchema: GenMessage<Capacity> = /*@__PURE__*/
+  messageDesc(file_lipsync_v1_lipsync, 4);
 
 /**
  * An avatar known to the server.
@@ -274,7 +339,7 @@ export type AvatarInfo = Message<"lipsync.v1.AvatarInfo"> & {
   frameCount: number;
 
   /**
-   * Frames per second (always 25 in format version 1).
+   * Frames per second (25 in format version 1; any divisor of 16000 in version 2).
    *
    * @generated from field: uint32 fps = 4;
    */
@@ -321,6 +386,13 @@ export type AvatarInfo = Message<"lipsync.v1.AvatarInfo"> & {
    * @generated from field: string error = 10;
    */
   error: string;
+
+  /**
+   * Sessions the server holds in real time for this avatar (loaded avatars only).
+   *
+   * @generated from field: lipsync.v1.Capacity capacity = 11;
+   */
+  capacity?: Capacity | undefined;
 };
 
 /**
@@ -328,7 +400,7 @@ export type AvatarInfo = Message<"lipsync.v1.AvatarInfo"> & {
  * Use `create(AvatarInfoSchema)` to create a new message.
  */
 export const AvatarInfoSchema: GenMessage<AvatarInfo> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 4);
+  messageDesc(file_lipsync_v1_lipsync, 5);
 
 /**
  * Request of ListAvatars.
@@ -343,7 +415,7 @@ export type ListAvatarsRequest = Message<"lipsync.v1.ListAvatarsRequest"> & {
  * Use `create(ListAvatarsRequestSchema)` to create a new message.
  */
 export const ListAvatarsRequestSchema: GenMessage<ListAvatarsRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 5);
+  messageDesc(file_lipsync_v1_lipsync, 6);
 
 /**
  * Response of ListAvatars.
@@ -364,7 +436,7 @@ export type ListAvatarsResponse = Message<"lipsync.v1.ListAvatarsResponse"> & {
  * Use `create(ListAvatarsResponseSchema)` to create a new message.
  */
 export const ListAvatarsResponseSchema: GenMessage<ListAvatarsResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 6);
+  messageDesc(file_lipsync_v1_lipsync, 7);
 
 /**
  * Request of GetAvatar.
@@ -385,7 +457,7 @@ export type GetAvatarRequest = Message<"lipsync.v1.GetAvatarRequest"> & {
  * Use `create(GetAvatarRequestSchema)` to create a new message.
  */
 export const GetAvatarRequestSchema: GenMessage<GetAvatarRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 7);
+  messageDesc(file_lipsync_v1_lipsync, 8);
 
 /**
  * Response of GetAvatar.
@@ -408,7 +480,7 @@ export type GetAvatarResponse = Message<"lipsync.v1.GetAvatarResponse"> & {
   cropBoxes: Box[];
 
   /**
-   * The region of the crop the mouth may change, in crop pixels.
+   * The region of the model input the output is pasted from, in model-input pixels.
    *
    * @generated from field: lipsync.v1.Box mouth_box = 3;
    */
@@ -420,7 +492,7 @@ export type GetAvatarResponse = Message<"lipsync.v1.GetAvatarResponse"> & {
  * Use `create(GetAvatarResponseSchema)` to create a new message.
  */
 export const GetAvatarResponseSchema: GenMessage<GetAvatarResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 8);
+  messageDesc(file_lipsync_v1_lipsync, 9);
 
 /**
  * Request of LoadAvatar.
@@ -441,7 +513,7 @@ export type LoadAvatarRequest = Message<"lipsync.v1.LoadAvatarRequest"> & {
  * Use `create(LoadAvatarRequestSchema)` to create a new message.
  */
 export const LoadAvatarRequestSchema: GenMessage<LoadAvatarRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 9);
+  messageDesc(file_lipsync_v1_lipsync, 10);
 
 /**
  * Response of LoadAvatar.
@@ -469,7 +541,7 @@ export type LoadAvatarResponse = Message<"lipsync.v1.LoadAvatarResponse"> & {
  * Use `create(LoadAvatarResponseSchema)` to create a new message.
  */
 export const LoadAvatarResponseSchema: GenMessage<LoadAvatarResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 10);
+  messageDesc(file_lipsync_v1_lipsync, 11);
 
 /**
  * Request of UnloadAvatar.
@@ -490,7 +562,7 @@ export type UnloadAvatarRequest = Message<"lipsync.v1.UnloadAvatarRequest"> & {
  * Use `create(UnloadAvatarRequestSchema)` to create a new message.
  */
 export const UnloadAvatarRequestSchema: GenMessage<UnloadAvatarRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 11);
+  messageDesc(file_lipsync_v1_lipsync, 12);
 
 /**
  * Response of UnloadAvatar.
@@ -511,7 +583,7 @@ export type UnloadAvatarResponse = Message<"lipsync.v1.UnloadAvatarResponse"> & 
  * Use `create(UnloadAvatarResponseSchema)` to create a new message.
  */
 export const UnloadAvatarResponseSchema: GenMessage<UnloadAvatarResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 12);
+  messageDesc(file_lipsync_v1_lipsync, 13);
 
 /**
  * Request of GetSourceFrame.
@@ -553,7 +625,7 @@ export type GetSourceFrameRequest = Message<"lipsync.v1.GetSourceFrameRequest"> 
  * Use `create(GetSourceFrameRequestSchema)` to create a new message.
  */
 export const GetSourceFrameRequestSchema: GenMessage<GetSourceFrameRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 13);
+  messageDesc(file_lipsync_v1_lipsync, 14);
 
 /**
  * Response of GetSourceFrame.
@@ -602,7 +674,7 @@ export type GetSourceFrameResponse = Message<"lipsync.v1.GetSourceFrameResponse"
  * Use `create(GetSourceFrameResponseSchema)` to create a new message.
  */
 export const GetSourceFrameResponseSchema: GenMessage<GetSourceFrameResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 14);
+  messageDesc(file_lipsync_v1_lipsync, 15);
 
 /**
  * Request of RenderFrame.
@@ -644,7 +716,7 @@ export type RenderFrameRequest = Message<"lipsync.v1.RenderFrameRequest"> & {
  * Use `create(RenderFrameRequestSchema)` to create a new message.
  */
 export const RenderFrameRequestSchema: GenMessage<RenderFrameRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 15);
+  messageDesc(file_lipsync_v1_lipsync, 16);
 
 /**
  * Response of RenderFrame.
@@ -653,7 +725,7 @@ export const RenderFrameRequestSchema: GenMessage<RenderFrameRequest> = /*@__PUR
  */
 export type RenderFrameResponse = Message<"lipsync.v1.RenderFrameResponse"> & {
   /**
-   * The rendered frame (pts = index * 640).
+   * The rendered frame (pts = index * samples per frame).
    *
    * @generated from field: lipsync.v1.Frame frame = 1;
    */
@@ -665,7 +737,7 @@ export type RenderFrameResponse = Message<"lipsync.v1.RenderFrameResponse"> & {
  * Use `create(RenderFrameResponseSchema)` to create a new message.
  */
 export const RenderFrameResponseSchema: GenMessage<RenderFrameResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 16);
+  messageDesc(file_lipsync_v1_lipsync, 17);
 
 /**
  * Request of RenderFrames.
@@ -707,7 +779,7 @@ export type RenderFramesRequest = Message<"lipsync.v1.RenderFramesRequest"> & {
  * Use `create(RenderFramesRequestSchema)` to create a new message.
  */
 export const RenderFramesRequestSchema: GenMessage<RenderFramesRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 17);
+  messageDesc(file_lipsync_v1_lipsync, 18);
 
 /**
  * Response of RenderFrames.
@@ -735,7 +807,7 @@ export type RenderFramesResponse = Message<"lipsync.v1.RenderFramesResponse"> & 
  * Use `create(RenderFramesResponseSchema)` to create a new message.
  */
 export const RenderFramesResponseSchema: GenMessage<RenderFramesResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 18);
+  messageDesc(file_lipsync_v1_lipsync, 19);
 
 /**
  * Request of StreamRender: one frame to render.
@@ -777,7 +849,7 @@ export type StreamRenderRequest = Message<"lipsync.v1.StreamRenderRequest"> & {
  * Use `create(StreamRenderRequestSchema)` to create a new message.
  */
 export const StreamRenderRequestSchema: GenMessage<StreamRenderRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 19);
+  messageDesc(file_lipsync_v1_lipsync, 20);
 
 /**
  * Response of StreamRender, in request order.
@@ -798,7 +870,7 @@ export type StreamRenderResponse = Message<"lipsync.v1.StreamRenderResponse"> & 
  * Use `create(StreamRenderResponseSchema)` to create a new message.
  */
 export const StreamRenderResponseSchema: GenMessage<StreamRenderResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 20);
+  messageDesc(file_lipsync_v1_lipsync, 21);
 
 /**
  * The format of the audio a client sends.
@@ -833,7 +905,7 @@ export type AudioFormat = Message<"lipsync.v1.AudioFormat"> & {
  * Use `create(AudioFormatSchema)` to create a new message.
  */
 export const AudioFormatSchema: GenMessage<AudioFormat> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 21);
+  messageDesc(file_lipsync_v1_lipsync, 22);
 
 /**
  * The first message of a Speak stream.
@@ -857,7 +929,7 @@ export type SpeakConfig = Message<"lipsync.v1.SpeakConfig"> & {
 
   /**
    * When true the server also paces idle frames in real time between speech, so the client
-   * receives one continuous 25 fps stream. When false only speech frames are sent and the client
+   * receives one continuous stream at the avatar's fps. When false only speech frames are sent and the client
    * loops the idle footage itself.
    *
    * @generated from field: bool continuous = 3;
@@ -891,7 +963,7 @@ export type SpeakConfig = Message<"lipsync.v1.SpeakConfig"> & {
  * Use `create(SpeakConfigSchema)` to create a new message.
  */
 export const SpeakConfigSchema: GenMessage<SpeakConfig> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 22);
+  messageDesc(file_lipsync_v1_lipsync, 23);
 
 /**
  * A chunk of audio.
@@ -912,7 +984,7 @@ export type AudioChunk = Message<"lipsync.v1.AudioChunk"> & {
  * Use `create(AudioChunkSchema)` to create a new message.
  */
 export const AudioChunkSchema: GenMessage<AudioChunk> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 23);
+  messageDesc(file_lipsync_v1_lipsync, 24);
 
 /**
  * Barge-in: drop all queued audio and unrendered frames and return to idle at once.
@@ -927,7 +999,7 @@ export type Clear = Message<"lipsync.v1.Clear"> & {
  * Use `create(ClearSchema)` to create a new message.
  */
 export const ClearSchema: GenMessage<Clear> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 24);
+  messageDesc(file_lipsync_v1_lipsync, 25);
 
 /**
  * The end of the current utterance: render the tail and mark the end of speech.
@@ -942,7 +1014,7 @@ export type EndOfSpeech = Message<"lipsync.v1.EndOfSpeech"> & {
  * Use `create(EndOfSpeechSchema)` to create a new message.
  */
 export const EndOfSpeechSchema: GenMessage<EndOfSpeech> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 25);
+  messageDesc(file_lipsync_v1_lipsync, 26);
 
 /**
  * The client's playback position on the session clock (LiveKit avatar contract).
@@ -963,7 +1035,7 @@ export type PlaybackPosition = Message<"lipsync.v1.PlaybackPosition"> & {
  * Use `create(PlaybackPositionSchema)` to create a new message.
  */
 export const PlaybackPositionSchema: GenMessage<PlaybackPosition> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 26);
+  messageDesc(file_lipsync_v1_lipsync, 27);
 
 /**
  * A client message of a Speak stream.
@@ -1024,7 +1096,7 @@ export type SpeakRequest = Message<"lipsync.v1.SpeakRequest"> & {
  * Use `create(SpeakRequestSchema)` to create a new message.
  */
 export const SpeakRequestSchema: GenMessage<SpeakRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 27);
+  messageDesc(file_lipsync_v1_lipsync, 28);
 
 /**
  * The server's answer to the config.
@@ -1047,7 +1119,7 @@ export type SessionStarted = Message<"lipsync.v1.SessionStarted"> & {
   avatar?: AvatarInfo | undefined;
 
   /**
-   * Samples per video frame: 640.
+   * Samples per video frame: 16000 / the avatar's fps (640 at 25 fps, 800 at 20).
    *
    * @generated from field: uint32 samples_per_frame = 3;
    */
@@ -1066,7 +1138,7 @@ export type SessionStarted = Message<"lipsync.v1.SessionStarted"> & {
  * Use `create(SessionStartedSchema)` to create a new message.
  */
 export const SessionStartedSchema: GenMessage<SessionStarted> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 28);
+  messageDesc(file_lipsync_v1_lipsync, 29);
 
 /**
  * The first speech frame of an utterance is about to follow.
@@ -1087,7 +1159,7 @@ export type SpeechStarted = Message<"lipsync.v1.SpeechStarted"> & {
  * Use `create(SpeechStartedSchema)` to create a new message.
  */
 export const SpeechStartedSchema: GenMessage<SpeechStarted> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 29);
+  messageDesc(file_lipsync_v1_lipsync, 30);
 
 /**
  * End-of-speech marker: every frame of the utterance has been sent.
@@ -1103,7 +1175,7 @@ export type SpeechEnded = Message<"lipsync.v1.SpeechEnded"> & {
   startPts: bigint;
 
   /**
-   * pts just past its last frame (start_pts + 640 * frames).
+   * pts just past its last frame (start_pts + samples_per_frame * frames).
    *
    * @generated from field: int64 end_pts = 2;
    */
@@ -1122,7 +1194,37 @@ export type SpeechEnded = Message<"lipsync.v1.SpeechEnded"> & {
  * Use `create(SpeechEndedSchema)` to create a new message.
  */
 export const SpeechEndedSchema: GenMessage<SpeechEnded> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 30);
+  messageDesc(file_lipsync_v1_lipsync, 31);
+
+/**
+ * Speech frames the server dropped unrendered because they would have reached the client later
+ * than the session's latency bound (the machine is overloaded). The client keeps showing the last
+ * frame it has (or idle) for these pts; later frames arrive on time again.
+ *
+ * @generated from message lipsync.v1.FramesDropped
+ */
+export type FramesDropped = Message<"lipsync.v1.FramesDropped"> & {
+  /**
+   * pts of the first dropped frame.
+   *
+   * @generated from field: int64 start_pts = 1;
+   */
+  startPts: bigint;
+
+  /**
+   * pts just past the last dropped frame.
+   *
+   * @generated from field: int64 end_pts = 2;
+   */
+  endPts: bigint;
+};
+
+/**
+ * Describes the message lipsync.v1.FramesDropped.
+ * Use `create(FramesDroppedSchema)` to create a new message.
+ */
+export const FramesDroppedSchema: GenMessage<FramesDropped> = /*@__PURE__*/
+  messageDesc(file_lipsync_v1_lipsync, 32);
 
 /**
  * The utterance has played out (LiveKit's lk.playback_finished).
@@ -1150,7 +1252,7 @@ export type PlaybackFinished = Message<"lipsync.v1.PlaybackFinished"> & {
  * Use `create(PlaybackFinishedSchema)` to create a new message.
  */
 export const PlaybackFinishedSchema: GenMessage<PlaybackFinished> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 31);
+  messageDesc(file_lipsync_v1_lipsync, 33);
 
 /**
  * A server message of a Speak stream.
@@ -1203,6 +1305,14 @@ export type SpeakResponse = Message<"lipsync.v1.SpeakResponse"> & {
      */
     value: PlaybackFinished;
     case: "playbackFinished";
+  } | {
+    /**
+     * Speech frames dropped to keep within the latency bound.
+     *
+     * @generated from field: lipsync.v1.FramesDropped frames_dropped = 6;
+     */
+    value: FramesDropped;
+    case: "framesDropped";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1211,7 +1321,7 @@ export type SpeakResponse = Message<"lipsync.v1.SpeakResponse"> & {
  * Use `create(SpeakResponseSchema)` to create a new message.
  */
 export const SpeakResponseSchema: GenMessage<SpeakResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 32);
+  messageDesc(file_lipsync_v1_lipsync, 34);
 
 /**
  * Request of SpeakAudio: a whole clip.
@@ -1267,7 +1377,7 @@ export type SpeakAudioRequest = Message<"lipsync.v1.SpeakAudioRequest"> & {
  * Use `create(SpeakAudioRequestSchema)` to create a new message.
  */
 export const SpeakAudioRequestSchema: GenMessage<SpeakAudioRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 33);
+  messageDesc(file_lipsync_v1_lipsync, 35);
 
 /**
  * A message of the SpeakAudio stream.
@@ -1304,6 +1414,14 @@ export type SpeakAudioResponse = Message<"lipsync.v1.SpeakAudioResponse"> & {
      */
     value: SpeechEnded;
     case: "speechEnded";
+  } | {
+    /**
+     * Speech frames dropped to keep within the latency bound.
+     *
+     * @generated from field: lipsync.v1.FramesDropped frames_dropped = 4;
+     */
+    value: FramesDropped;
+    case: "framesDropped";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1312,7 +1430,7 @@ export type SpeakAudioResponse = Message<"lipsync.v1.SpeakAudioResponse"> & {
  * Use `create(SpeakAudioResponseSchema)` to create a new message.
  */
 export const SpeakAudioResponseSchema: GenMessage<SpeakAudioResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 34);
+  messageDesc(file_lipsync_v1_lipsync, 36);
 
 /**
  * Request of GetStats.
@@ -1327,7 +1445,7 @@ export type GetStatsRequest = Message<"lipsync.v1.GetStatsRequest"> & {
  * Use `create(GetStatsRequestSchema)` to create a new message.
  */
 export const GetStatsRequestSchema: GenMessage<GetStatsRequest> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 35);
+  messageDesc(file_lipsync_v1_lipsync, 37);
 
 /**
  * Latency of one stage, milliseconds, over the recent window.
@@ -1369,7 +1487,7 @@ export type StageStats = Message<"lipsync.v1.StageStats"> & {
  * Use `create(StageStatsSchema)` to create a new message.
  */
 export const StageStatsSchema: GenMessage<StageStats> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 36);
+  messageDesc(file_lipsync_v1_lipsync, 38);
 
 /**
  * Response of GetStats.
@@ -1432,6 +1550,27 @@ export type GetStatsResponse = Message<"lipsync.v1.GetStatsResponse"> & {
    * @generated from field: double uptime_seconds = 8;
    */
   uptimeSeconds: number;
+
+  /**
+   * Speech frames dropped unrendered to keep sessions within their latency bound.
+   *
+   * @generated from field: uint64 frames_dropped = 9;
+   */
+  framesDropped: bigint;
+
+  /**
+   * Share of the server's session capacity in use, 0..1 (1: new sessions are refused).
+   *
+   * @generated from field: float capacity_used = 10;
+   */
+  capacityUsed: number;
+
+  /**
+   * Sessions refused for capacity since start.
+   *
+   * @generated from field: uint64 sessions_refused = 11;
+   */
+  sessionsRefused: bigint;
 };
 
 /**
@@ -1439,7 +1578,7 @@ export type GetStatsResponse = Message<"lipsync.v1.GetStatsResponse"> & {
  * Use `create(GetStatsResponseSchema)` to create a new message.
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
-  messageDesc(file_lipsync_v1_lipsync, 37);
+  messageDesc(file_lipsync_v1_lipsync, 39);
 
 /**
  * Encoding of an image in a response.
@@ -1598,8 +1737,9 @@ export const AudioEncodingSchema: GenEnum<AudioEncoding> = /*@__PURE__*/
  * (HTTP/1.1 and HTTP/2). Browsers that must stream audio live use the WebSocket endpoint `/ws`,
  * which carries the same session (docs/protocol.md).
  *
- * Time: video runs at 25 fps and audio at 16 kHz on the session clock, so one video frame is
- * exactly 640 samples. A frame's `pts` counts samples of that clock, never wall time.
+ * Time: audio runs at 16 kHz on the session clock and video at the avatar's fps, which divides
+ * 16000, so one video frame is exactly 16000 / fps samples (640 at 25 fps, 800 at 20): the
+ * avatar's `samples_per_frame`. A frame's `pts` counts samples of that clock, never wall time.
  *
  * @generated from service lipsync.v1.LipSyncService
  */
