@@ -112,8 +112,9 @@ def _texts(lang: str, rng: random.Random, n: int):
     return [texts.sentence(lang, rng) for _ in range(n)]
 
 
-def training_utterances(n: int, seed: int):
-    """n utterance specs (dicts), deterministic in seed.
+def training_utterances(n: int, seed: int, festival: bool = True):
+    """n utterance specs (dicts), deterministic in seed; without `festival`, its share goes to
+    espeak-ng and flite (for machines without festival's voices).
 
     Each is engine, voice, language, texts (one or two sentences, spoken with a pause between)
     and synthesis settings; engine "none" is a stretch with no speech at all.
@@ -121,18 +122,19 @@ def training_utterances(n: int, seed: int):
     rng = random.Random(seed)
     out = []
     festival_voices = sorted(TRAIN_FESTIVAL_VOICES)
+    festival_share = FESTIVAL_SHARE if festival else 0.0
     for i in range(n):
         r = rng.random()
         if r < NOISE_ONLY_SHARE:
             out.append({"engine": "none", "voice": "", "lang": "", "texts": [],
                         "seconds": round(rng.uniform(1.0, 4.0), 3)})
             continue
-        if r < NOISE_ONLY_SHARE + FESTIVAL_SHARE:
+        if r < NOISE_ONLY_SHARE + festival_share:
             engine = "festival"
             langs = sorted(FESTIVAL_LANGUAGES)
             lang = rng.choices(langs, [FESTIVAL_LANGUAGES[x] for x in langs])[0]
             voice = rng.choice([v for v in festival_voices if TRAIN_FESTIVAL_VOICES[v] == lang])
-        elif r < NOISE_ONLY_SHARE + FESTIVAL_SHARE + FLITE_SHARE:
+        elif r < NOISE_ONLY_SHARE + festival_share + FLITE_SHARE:
             engine, voice, lang = "flite", rng.choice(TRAIN_FLITE_VOICES), "en"
         elif rng.random() < 0.65:
             engine, voice, lang = "espeak", rng.choice(TRAIN_ESPEAK_VOICES), "en"

@@ -125,7 +125,7 @@ def _festival_outputs(specs):
     return out
 
 
-def speech_tracks(n_utterances: int, seed: int, versions: int = VERSIONS):
+def speech_tracks(n_utterances: int, seed: int, versions: int = VERSIONS, festival: bool = True):
     """Synthesize and augment the corpus.
 
     Returns per frame: mouth params, idle frame, utterance; per utterance: its mel frames in
@@ -134,7 +134,7 @@ def speech_tracks(n_utterances: int, seed: int, versions: int = VERSIONS):
     """
     rng = np.random.default_rng(seed)
     espeak = speech.Espeak()
-    specs = corpus.training_utterances(n_utterances, seed)
+    specs = corpus.training_utterances(n_utterances, seed, festival)
     festival = _festival_outputs(specs)
     n_idle = face.N_IDLE_FRAMES
     params_all, mel_all, idle_idx_all, utt_all, mel_count, kinds = [], [], [], [], [], []
