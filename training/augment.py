@@ -211,7 +211,7 @@ def pause_noises(x: np.ndarray, pauses, level: float, rng: np.random.Generator) 
 NOISES = ["white", "pink", "brown", "blue", "hum", "babble"]
 
 
-def random_chain(rng: np.random.Generator, clean_share: float = 0.25) -> dict:
+def random_chain(rng: np.random.Generator, clean_share: float = 0.15) -> dict:
     """The settings of one version of an utterance; about clean_share of them stay clean."""
     if rng.random() < clean_share:
         return {"gain_db": float(rng.uniform(-12, 3))}

@@ -78,7 +78,7 @@ TRAIN_FESTIVAL_VOICES = {"ked_diphone": "en", "cmu_us_slt_arctic_hts": "en", "lp
 # festival: how often each language is chosen (then one of its voices, evenly).
 FESTIVAL_LANGUAGES = {"en": 0.35, "it": 0.12, "cs": 0.13, "fi": 0.12, "ca": 0.1, "ru": 0.18}
 # Shares of the utterances per engine (the rest is espeak-ng), and of speech-free stretches.
-FESTIVAL_SHARE, FLITE_SHARE, NOISE_ONLY_SHARE = 0.45, 0.15, 0.1
+FESTIVAL_SHARE, FLITE_SHARE, NOISE_ONLY_SHARE = 0.45, 0.15, 0.07
 # A voice of a family used in training (espeak-ng), with an accent and variant never used.
 HELD_OUT_VOICE = ("espeak", "en-gb-x-gbcwmd+f4")
 # A family never used in training: flite's diphone voice kal16 (the others are clustergen
@@ -136,7 +136,7 @@ def training_utterances(n: int, seed: int, festival: bool = True):
             voice = rng.choice([v for v in festival_voices if TRAIN_FESTIVAL_VOICES[v] == lang])
         elif r < NOISE_ONLY_SHARE + festival_share + FLITE_SHARE:
             engine, voice, lang = "flite", rng.choice(TRAIN_FLITE_VOICES), "en"
-        elif rng.random() < 0.65:
+        elif rng.random() < 0.55:
             engine, voice, lang = "espeak", rng.choice(TRAIN_ESPEAK_VOICES), "en"
         else:
             engine = "espeak"
@@ -150,9 +150,7 @@ def training_utterances(n: int, seed: int, festival: bool = True):
             "pitch_cents": rng.choice([0, 0, rng.randint(-400, 400)]),
             "tempo": round(rng.uniform(0.85, 1.2), 3) if engine != "espeak" else 1.0,
             "pause_s": round(rng.uniform(0.25, 1.3), 3),
-            # A recording starts well before its speech: its first sounds (room tone, a breath)
-            # must not open the mouth.
-            "lead_s": round(rng.uniform(0.25, 1.5), 3), "tail_s": round(rng.uniform(0.1, 0.8), 3),
+            "lead_s": round(rng.uniform(0.05, 0.8), 3), "tail_s": round(rng.uniform(0.1, 0.8), 3),
         })
     return out
 

@@ -6,7 +6,6 @@ training/work/model.pt)
 A batch is CLIPS clips of CLIP_LEN consecutive frames: consecutive frames share most of their
 audio context, so the encoder runs on CLIP_LEN + 7 windows per clip instead of 8 per frame.
 """
-import copy
 import math
 import os
 import sys
@@ -24,15 +23,13 @@ from constants import AUDIO_CONTEXT, AUDIO_FEATURE_DIM  # noqa: E402
 
 WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "work")
 SEED = 1234
-STEPS = 2600
+STEPS = 2400
 CLIPS, CLIP_LEN = 4, 4   # clips rendered for the pixel loss
 AUDIO_CLIPS = 4          # further clips for the mouth-parameter loss alone
 LR = 2e-3
 WARMUP = 100
 CHANGE_WEIGHT = 10.0     # extra loss weight per unit of pixel change from the idle frame
 MOUTH_LOSS = 1.0         # weight of the mouth-parameter head
-START_SHARE = 0.15       # clips that begin at an utterance's first frames
-EMA_DECAY = 0.998        # the exported weights are an exponential moving average of the trained ones
 
 
 def masked(crops: torch.Tensor) -> torch.Tensor:
@@ -80,10 +77,6 @@ class Batches:
         """(frames, [CLIP_LEN + 7] mel windows) of a random clip in a random version."""
         f = int(self.rng.integers(0, len(self.params)))
         s, e = self.start[f], self.end[f]
-        if self.rng.random() < START_SHARE:
-            # Utterance starts (silence, then a recording's noise, no speech yet) are rare among
-            # random frames; the mouth must learn to stay at rest there.
-            f = s + int(self.rng.integers(0, 4))
         f = min(f, e - CLIP_LEN) if e - s >= CLIP_LEN else s
         u = self.utt[f]
         v = int(self.rng.integers(0, self.versions))
@@ -134,9 +127,6 @@ def train(data_path=None, out_path=None, steps=STEPS, seed=SEED, device="cpu"):
     data = dict(np.load(data_path))
     batches = Batches(data, rng)
     net = modelmod.LipSync().to(device, memory_format=torch.channels_last)
-    # Small batches make the last steps' weights noisy (stray dark smears in a few frames); an
-    # average over the last few hundred steps renders cleaner mouths.
-    ema = copy.deepcopy(net).eval()
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     weights = loss_weights(face.CROP_SIZE).to(device)
     t0 = time.time()
@@ -163,17 +153,12 @@ def train(data_path=None, out_path=None, steps=STEPS, seed=SEED, device="cpu"):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        with torch.no_grad():
-            decay = min(EMA_DECAY, (1 + step) / (10 + step))
-            for pe, p in zip(ema.parameters(), net.parameters()):
-                pe.mul_(decay).add_(p, alpha=1 - decay)
-            for be, b in zip(ema.buffers(), net.buffers()):
-                be.copy_(b)
         if step % 100 == 0 or step == steps - 1:
             print(f"step {step}/{steps} pixel {pixel_loss.item():.4f} mouth {mouth_loss.item():.4f} "
                   f"lr {lr:.2e} {time.time() - t0:.0f}s", flush=True)
+    net.eval()
     tmp = out_path + ".tmp"
-    torch.save({k: v.cpu() for k, v in ema.state_dict().items()}, tmp)
+    torch.save({k: v.cpu() for k, v in net.state_dict().items()}, tmp)
     os.replace(tmp, out_path)
     print(f"trained {steps} steps in {time.time() - t0:.0f}s -> {out_path}")
     return out_path
