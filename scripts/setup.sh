@@ -4,17 +4,21 @@
 #   bash scripts/setup.sh --system   # also Debian packages: ffmpeg, Chromium, Python bits for tests,
 #                                    # and what the Python and Go examples need (protoc and its
 #                                    # gRPC plugins, grpcio, Go with Debian's gRPC packages)
+#                                    # and the recordings of people the quality gate listens to
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--system" ]]; then
   # python-matplotlib-data: grace_hopper.jpg, a test face for lipsync avatar build; espeak-ng,
-  # flite and sox: speech for lipsync avatar train (and its short run in the tests).
-  pkgs=(ffmpeg chromium python3 python3-numpy python3-skimage python3-pil python3-torch python3-onnx
+  # flite and sox: speech for lipsync avatar train (and its short run in the tests) and the
+  # demo model's training and its tests (libsox-fmt-all: the AMR and GSM codecs of augment.py).
+  pkgs=(ffmpeg chromium python3 python3-numpy python3-scipy python3-skimage python3-pil python3-torch python3-onnx
         protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
         golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev golang-google-protobuf-dev
         golang-github-golang-protobuf-1-5-dev
-        python-matplotlib-data espeak-ng libespeak-ng1 flite sox)
+        python-matplotlib-data espeak-ng libespeak-ng1 flite sox libsox-fmt-all
+        # Real human speech for the quality gate (models/realspeech/set.json; never trained on).
+        alsa-utils klettres-data asterisk-core-sounds-en-wav asterisk-core-sounds-fr-wav)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

@@ -1,10 +1,15 @@
 """Texts and voices of the synthetic speech corpus.
 
+No recording of the real-speech evaluation set (training/realspeech.py) is ever used: every
+utterance here is synthesised.
+
 Sentences come from a small grammar over a vocabulary chosen to cover English visemes (bilabials,
 rounded vowels, open vowels, fricatives). Held-out texts and voices are listed apart and never
 enter training: the quality gate measures the model on them.
 """
 import random
+
+import texts
 
 _SUBJECTS = ["the pilot", "my brother", "a quiet mouse", "every morning", "the old bookshop",
              "our teacher", "the big blue whale", "a purple balloon", "the mayor", "five boys",
@@ -50,13 +55,34 @@ HELD_OUT_TEXTS = [
     "Blue balloons floated above the busy park.",
 ]
 
+# Voices of training. espeak-ng: English accents with variants chosen for human-like settings
+# (klatt voices, named variants), whispering ones, and other languages; flite's clustergen
+# voices; festival's diphone, unit-selection and HTS voices, which are cut from or trained on
+# recordings of real people and sound the most natural.
 TRAIN_ESPEAK_VOICES = ["en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc",
                        "en-gb-x-gbclan", "en+f2", "en-us+f3", "en-us+m3", "en+m1", "en-us+f5",
-                       "en+Annie", "en-us+Alex", "en-us+klatt", "en-029+m2"]
+                       "en+Annie", "en-us+Alex", "en-us+klatt", "en-029+m2", "en+klatt3",
+                       "en-us+klatt4", "en+michel", "en-us+steph", "en+edward", "en-us+linda",
+                       "en+whisper", "en-us+whisperf"]
+ESPEAK_LANGUAGES = ["de", "fr", "es", "pt", "it", "nl", "cs", "pl", "ru", "fi", "ca", "hu",
+                    "sv", "da", "tr"]
+ESPEAK_VARIANTS = ["", "", "+m1", "+m3", "+f1", "+f3", "+f4", "+klatt", "+klatt2", "+klatt4",
+                   "+whisper"]
 TRAIN_FLITE_VOICES = ["slt", "awb", "rms"]
+# festival voice -> language of its texts
+TRAIN_FESTIVAL_VOICES = {"ked_diphone": "en", "cmu_us_slt_arctic_hts": "en", "lp_diphone": "it",
+                         "pc_diphone": "it", "czech_dita": "cs", "czech_machac": "cs",
+                         "czech_krb": "cs", "czech_ph": "cs", "suo_fi_lj_diphone": "fi",
+                         "hy_fi_mv_diphone": "fi", "upc_ca_ona_hts": "ca",
+                         "msu_ru_nsh_clunits": "ru"}
+# festival: how often each language is chosen (then one of its voices, evenly).
+FESTIVAL_LANGUAGES = {"en": 0.35, "it": 0.12, "cs": 0.13, "fi": 0.12, "ca": 0.1, "ru": 0.18}
+# Shares of the utterances per engine (the rest is espeak-ng), and of speech-free stretches.
+FESTIVAL_SHARE, FLITE_SHARE, NOISE_ONLY_SHARE = 0.45, 0.15, 0.07
 # A voice of a family used in training (espeak-ng), with an accent and variant never used.
 HELD_OUT_VOICE = ("espeak", "en-gb-x-gbcwmd+f4")
-# A family never used in training: flite's diphone voice (the others are clustergen voices).
+# A family never used in training: flite's diphone voice kal16 (the others are clustergen
+# voices). Festival's kal_diphone is the same speaker's diphones, so it stays out of training too.
 HELD_OUT_FAMILY = ("flite", "kal16")
 
 
@@ -75,38 +101,64 @@ def _sentence(rng: random.Random) -> str:
     return text
 
 
-def training_utterances(n: int, seed: int):
-    """[(engine, voice, text, settings)] for n utterances, deterministic in seed."""
+def _texts(lang: str, rng: random.Random, n: int):
+    if lang == "en":
+        out = []
+        while len(out) < n:
+            t = _sentence(rng)
+            if t not in HELD_OUT_TEXTS:
+                out.append(t)
+        return out
+    return [texts.sentence(lang, rng) for _ in range(n)]
+
+
+def training_utterances(n: int, seed: int, festival: bool = True):
+    """n utterance specs (dicts), deterministic in seed; without `festival`, its share goes to
+    espeak-ng and flite (for machines without festival's voices).
+
+    Each is engine, voice, language, texts (one or two sentences, spoken with a pause between)
+    and synthesis settings; engine "none" is a stretch with no speech at all.
+    """
     rng = random.Random(seed)
     out = []
+    festival_voices = sorted(TRAIN_FESTIVAL_VOICES)
+    festival_share = FESTIVAL_SHARE if festival else 0.0
     for i in range(n):
-        text = _sentence(rng)
-        while text in HELD_OUT_TEXTS:
-            text = _sentence(rng)
-        if i % 3 == 2:
-            engine, voice = "flite", rng.choice(TRAIN_FLITE_VOICES)
+        r = rng.random()
+        if r < NOISE_ONLY_SHARE:
+            out.append({"engine": "none", "voice": "", "lang": "", "texts": [],
+                        "seconds": round(rng.uniform(1.0, 4.0), 3)})
+            continue
+        if r < NOISE_ONLY_SHARE + festival_share:
+            engine = "festival"
+            langs = sorted(FESTIVAL_LANGUAGES)
+            lang = rng.choices(langs, [FESTIVAL_LANGUAGES[x] for x in langs])[0]
+            voice = rng.choice([v for v in festival_voices if TRAIN_FESTIVAL_VOICES[v] == lang])
+        elif r < NOISE_ONLY_SHARE + festival_share + FLITE_SHARE:
+            engine, voice, lang = "flite", rng.choice(TRAIN_FLITE_VOICES), "en"
+        elif rng.random() < 0.55:
+            engine, voice, lang = "espeak", rng.choice(TRAIN_ESPEAK_VOICES), "en"
         else:
-            engine, voice = "espeak", rng.choice(TRAIN_ESPEAK_VOICES)
-        settings = {
-            "rate": rng.randint(120, 220),
-            "pitch": rng.randint(20, 80),
-            "range": rng.randint(20, 90),
-            "pitch_cents": rng.choice([0, 0, rng.randint(-300, 300)]),
-            "tempo": round(rng.uniform(0.85, 1.2), 3),
-            "gain_db": rng.uniform(-12.0, 4.0),
-            "noise": rng.choice(["none", "none", "white", "pink", "brown"]),
-            "snr_db": rng.uniform(12.0, 35.0),
-            "lead_s": rng.uniform(0.08, 0.6),
-            "tail_s": rng.uniform(0.1, 0.4),
-        }
-        out.append((engine, voice, text, settings))
+            engine = "espeak"
+            code = rng.choice(ESPEAK_LANGUAGES)
+            voice, lang = code + rng.choice(ESPEAK_VARIANTS), code.split("-")[0]
+        n_texts = 2 if rng.random() < 0.35 else 1
+        out.append({
+            "engine": engine, "voice": voice, "lang": lang, "texts": _texts(lang, rng, n_texts),
+            "rate": rng.randint(120, 230), "pitch": rng.randint(15, 85), "range": rng.randint(15, 95),
+            "stretch": round(rng.uniform(0.8, 1.3), 3),
+            "pitch_cents": rng.choice([0, 0, rng.randint(-400, 400)]),
+            "tempo": round(rng.uniform(0.85, 1.2), 3) if engine != "espeak" else 1.0,
+            "pause_s": round(rng.uniform(0.25, 1.3), 3),
+            "lead_s": round(rng.uniform(0.05, 0.8), 3), "tail_s": round(rng.uniform(0.1, 0.8), 3),
+        })
     return out
 
 
 def held_out_utterances():
     """The gate set (held-out voice) and the family set (held-out engine), on held-out texts."""
-    plain = {"rate": 165, "pitch": 50, "range": 50, "pitch_cents": 0, "tempo": 1.0,
-             "gain_db": 0.0, "noise": "none", "snr_db": 30.0, "lead_s": 0.3, "tail_s": 0.3}
-    gate = [(HELD_OUT_VOICE[0], HELD_OUT_VOICE[1], t, dict(plain)) for t in HELD_OUT_TEXTS]
-    family = [(HELD_OUT_FAMILY[0], HELD_OUT_FAMILY[1], t, dict(plain)) for t in HELD_OUT_TEXTS]
+    plain = {"lang": "en", "rate": 165, "pitch": 50, "range": 50, "stretch": 1.0, "pitch_cents": 0,
+             "tempo": 1.0, "pause_s": 0.0, "lead_s": 0.3, "tail_s": 0.3}
+    gate = [dict(plain, engine=HELD_OUT_VOICE[0], voice=HELD_OUT_VOICE[1], texts=[t]) for t in HELD_OUT_TEXTS]
+    family = [dict(plain, engine=HELD_OUT_FAMILY[0], voice=HELD_OUT_FAMILY[1], texts=[t]) for t in HELD_OUT_TEXTS]
     return gate, family

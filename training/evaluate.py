@@ -56,17 +56,17 @@ def best_lag(measured, truth, max_lag=4):
     return max(scores, key=scores.get), scores
 
 
-def synth_held_out(out_dir: str, seed: int = 99):
+def synth_held_out(out_dir: str):
     """Write the held-out WAVs and their ground truth; returns [(name, samples, params)]."""
     os.makedirs(out_dir, exist_ok=True)
     espeak = speech.Espeak()
-    rng = np.random.default_rng(seed)
     gate, family = corpus.held_out_utterances()
     items, index = [], []
     for set_name, utts in (("gate", gate), ("family", family)):
-        for i, (engine, voice, text, settings) in enumerate(utts):
-            samples, phones = dataset.synthesize(engine, voice, text, settings, espeak, rng)
-            params, _ = dataset.utterance_tracks(samples, phones, engine)
+        for i, spec in enumerate(utts):
+            engine, voice, text = spec["engine"], spec["voice"], spec["texts"][0]
+            samples, phones = dataset.synthesize_plain(spec, espeak)
+            params, _ = dataset.utterance_tracks(samples, phones, dataset.phone_table(spec))
             name = f"{set_name}-{i}"
             speech.write_wav(os.path.join(out_dir, name + ".wav"), samples, 16000)
             truth = params[:, 0]

@@ -49,10 +49,10 @@ def export_onnx(net: modelmod.LipSync, out_dir: str):
 
 def own_audio(n_frames: int) -> np.ndarray:
     """The avatar's own audio track: one sentence, padded or cut to the loop's length."""
-    settings = {"rate": 160, "pitch": 55, "range": 60, "pitch_cents": 0, "tempo": 1.0,
-                "gain_db": 0.0, "noise": "none", "snr_db": 30.0, "lead_s": 0.2, "tail_s": 0.1}
-    samples, _ = dataset.synthesize("espeak", OWN_AUDIO_VOICE, OWN_AUDIO_TEXT, settings,
-                                    speech.Espeak(), np.random.default_rng(7))
+    spec = {"engine": "espeak", "voice": OWN_AUDIO_VOICE, "lang": "en", "texts": [OWN_AUDIO_TEXT],
+            "rate": 160, "pitch": 55, "range": 60, "stretch": 1.0, "pitch_cents": 0, "tempo": 1.0,
+            "pause_s": 0.0, "lead_s": 0.2, "tail_s": 0.1}
+    samples, _ = dataset.synthesize_plain(spec, speech.Espeak())
     total = n_frames * C.SAMPLES_PER_FRAME
     return np.pad(samples, (0, max(0, total - len(samples))))[:total]
 

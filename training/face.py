@@ -25,6 +25,7 @@ HALF_WIDTH = 41.0                   # corner to centre
 JAW_DROP = 22.0                     # px the lower lip drops at jaw = 1
 CLOSURE_LIFT = 13.0                 # px the lower lip rises at closure = 1
 UPPER_LIFT = 3.0                    # px the upper lip rises at jaw = 1
+ROUND_NARROW = 0.26                 # rounding narrows the mouth by this share at round = 1
 JAW_HALF_WIDTH = 54.0               # the chin moves within this of the centre
 CHIN_FADE = (58.0, 84.0)            # below the line, the jaw motion fades out over this band
 EYES = ((214.0, 203.0), (299.0, 205.0))
@@ -128,8 +129,24 @@ def render_mouth(frame: np.ndarray, pose: Pose, params) -> np.ndarray:
 
     params = (jaw, closure, width, round). Only the crop's MOUTH_BOX changes.
     """
-    jaw, closure, width, rnd = (float(p) for p in params)
     out = frame.copy()
+    ox, oy = crop_origin(pose)
+    bx0, by0, bx1, by1 = MOUTH_BOX
+    out[oy + by0:oy + by1, ox + bx0:ox + bx1] = mouth_region(frame, pose, params)
+    return out
+
+
+def render_mouth_crop(frame: np.ndarray, pose: Pose, params) -> np.ndarray:
+    """crop(render_mouth(frame, pose, params), pose), without copying the whole frame."""
+    out = crop(frame, pose).copy()
+    bx0, by0, bx1, by1 = MOUTH_BOX
+    out[by0:by1, bx0:bx1] = mouth_region(frame, pose, params)
+    return out
+
+
+def mouth_region(frame: np.ndarray, pose: Pose, params) -> np.ndarray:
+    """The crop's MOUTH_BOX of `frame` with the mouth in state `params` (float32 [h, w, 3])."""
+    jaw, closure, width, rnd = (float(p) for p in params)
     ox, oy = crop_origin(pose)
     bx0, by0, bx1, by1 = MOUTH_BOX
     ys, xs = np.mgrid[oy + by0:oy + by1, ox + bx0:ox + bx1].astype(np.float64)
@@ -139,7 +156,7 @@ def render_mouth(frame: np.ndarray, pose: Pose, params) -> np.ndarray:
     u = ca * (xs - cx) + sa * (ys - cy)
     v = -sa * (xs - cx) + ca * (ys - cy)
 
-    scale = 1.0 + 0.12 * width - 0.14 * rnd
+    scale = 1.0 + 0.12 * width - ROUND_NARROW * rnd
     # Compact support keeps the stretch inside the box.
     bump = np.maximum(0.0, 1.0 - (u / 54.0) ** 2) ** 2 * np.maximum(0.0, 1.0 - ((v - 5.0) / 30.0) ** 2) ** 2
     us = u / (1.0 + (scale - 1.0) * bump)
@@ -181,8 +198,7 @@ def render_mouth(frame: np.ndarray, pose: Pose, params) -> np.ndarray:
     colour *= (0.55 + 0.45 * edge)[..., None]
 
     region = cover_low[..., None] * low + cover_up[..., None] * up + cavity[..., None] * colour
-    out[oy + by0:oy + by1, ox + bx0:ox + bx1] = region.astype(np.float32)
-    return out
+    return region.astype(np.float32)
 
 
 def lip_gap(params) -> np.ndarray:

@@ -122,7 +122,9 @@ def build_data(pkg: user_face.UserPackage, work: str, utterances: int, seed: int
     if os.path.exists(path):
         return dict(np.load(path))
     progress("synthesising speech", 0, utterances)
-    tracks = dataset.speech_tracks(utterances, seed)
+    # One version of each utterance, and no festival voices: lipsync avatar train needs only
+    # espeak-ng, flite and sox (scripts/setup.sh --system), not the demo model's training set-up.
+    tracks = dataset.speech_tracks(utterances, seed, versions=1, festival=False)
     frames = pkg.idle_frames()
     n_idle = len(frames)
     rng = np.random.default_rng(seed)
@@ -151,14 +153,50 @@ def build_data(pkg: user_face.UserPackage, work: str, utterances: int, seed: int
     return data
 
 
-class Sampler(train.Batches):
-    """train.Batches for the synthetic pairs, plus clips of the video's own frames."""
+class Sampler:
+    """Clips of train.CLIP_LEN frames: synthetic speech with its mouth rendered on the user's face
+    (targets made once, in build_data), and clips of a video's own frames."""
 
     def __init__(self, data, rng):
-        super().__init__(data, rng)
+        self.targets = data["targets"]
+        self.idle = torch.from_numpy(data["idle_crops"]).permute(0, 3, 1, 2).float() / 255.0
+        self.idle_index = data["idle_index"]
+        self.params = data["params"]
+        self.mel = data["mel"]
+        utt = data["utterance"]
+        counts = np.bincount(utt)
+        self.start = np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        self.end = self.start + np.repeat(counts, counts)
+        self.mel_count = data["mel_count"]
+        self.mel_start = np.concatenate([[0], np.cumsum(self.mel_count)[:-1]])
+        self.utt = utt
+        self.rng = rng
+        self.silence = np.full((N_MELS, MEL_WINDOW), -MAX_ABS_VALUE, dtype=np.float32)
         self.real = data.get("real_crops")
         if self.real is not None:
             self.real_windows = data["real_windows"]
+
+    def sample(self):
+        frames, mels = [], []
+        for _ in range(train.CLIPS):
+            f = int(self.rng.integers(0, len(self.targets)))
+            s, e = self.start[f], self.end[f]
+            f = min(f, e - train.CLIP_LEN) if e - s >= train.CLIP_LEN else s
+            u = self.utt[f]
+            mel = self.mel[self.mel_start[u]:self.mel_start[u] + self.mel_count[u]]
+            # Frames before the utterance hear silence, as a session does before speech starts.
+            mels += [dataset.window(mel, g - s) for g in range(f - (AUDIO_CONTEXT - 1), f + train.CLIP_LEN)]
+            frames.extend(range(f, f + train.CLIP_LEN))
+        frames = np.minimum(np.array(frames), len(self.targets) - 1)
+        target = torch.from_numpy(self.targets[frames]).permute(0, 3, 1, 2).float() / 255.0
+        params = torch.from_numpy(self.params[frames]).float()
+        k = torch.from_numpy(self.idle_index[frames])
+        same = torch.from_numpy(self.rng.random(len(frames)) < 0.5)
+        ref_k = torch.where(same, k, torch.from_numpy(self.rng.integers(0, len(self.idle), len(frames))))
+        image = torch.cat([self.idle[ref_k], train.masked(self.idle[k])], 1)
+        mel = torch.from_numpy(np.stack(mels))[:, None]
+        change = (target - self.idle[k]).abs().mean(1, keepdim=True)
+        return image, mel, target, params, change
 
     def sample_real(self):
         n = len(self.real)

@@ -1,6 +1,7 @@
-"""Speech with phoneme timings, from Debian's espeak-ng (libespeak-ng through ctypes) and flite.
+"""Speech with phoneme timings, from Debian's espeak-ng (libespeak-ng through ctypes), flite and
+festival.
 
-Both return (samples at the engine's own rate, rate, [(phoneme, start_s, end_s), ...]).
+Each returns (samples at the engine's own rate, rate, [(phoneme, start_s, end_s), ...]).
 """
 import ctypes
 import os
@@ -14,6 +15,7 @@ import numpy as np
 # espeak_ng.h / speak_lib.h (1.51)
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_INITIALIZE_PHONEME_EVENTS = 0x0001
+ESPEAK_INITIALIZE_PHONEME_IPA = 0x0002
 EVENT_LIST_TERMINATED = 0
 EVENT_PHONEME = 7
 EVENT_MSG_TERMINATED = 6
@@ -38,13 +40,27 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 
 
 class Espeak:
-    """One libespeak-ng instance (the library is process-global, so keep one)."""
+    """One libespeak-ng instance (the library is process-global, so keep one).
+
+    Phoneme events carry IPA names (any language maps through visemes.py's IPA table).
+    """
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+            cls._instance._ready = False
+        return cls._instance
 
     def __init__(self):
+        if self._ready:
+            return
+        self._ready = True
         self.lib = ctypes.CDLL("libespeak-ng.so.1")
         self.lib.espeak_Initialize.restype = ctypes.c_int
         self.rate = self.lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 200, None,
-                                               ESPEAK_INITIALIZE_PHONEME_EVENTS)
+                                               ESPEAK_INITIALIZE_PHONEME_EVENTS | ESPEAK_INITIALIZE_PHONEME_IPA)
         if self.rate <= 0:
             raise RuntimeError("espeak_Initialize failed")
         self._chunks = []
@@ -62,7 +78,8 @@ class Espeak:
         while events[i].type != EVENT_LIST_TERMINATED:
             ev = events[i]
             if ev.type == EVENT_PHONEME:
-                self._events.append((ev.id.string.decode("ascii", "replace"), ev.audio_position / 1000.0))
+                name = bytes(ev.id.string).split(b"\0")[0].decode("utf-8", "replace")
+                self._events.append((name, ev.audio_position / 1000.0))
             i += 1
         return 0
 
@@ -91,14 +108,14 @@ class Espeak:
 # espeak-ng reports a stop consonant where its burst sounds; the closure before it (about 45 ms
 # of near silence, measured on "papa" at several rates) is booked to the previous phoneme. Lips
 # close during the closure, so the stop takes it back. flite's stops already include it.
-_STOPS = {"p", "b", "t", "d", "k", "g", "t#", "tS", "dZ"}
+_STOPS = {"p", "b", "t", "d", "k", "g", "ɡ", "c", "ɟ", "q", "ʈ", "ɖ", "tʃ", "dʒ", "ts", "dz"}
 STOP_CLOSURE_S = 0.045
 
 
 def _stops_include_closure(phones):
     out = [list(p) for p in phones]
     for k in range(1, len(out)):
-        if out[k][0] in _STOPS:
+        if out[k][0].rstrip("ʰʲʷː") in _STOPS:
             prev = out[k - 1]
             shift = min(STOP_CLOSURE_S, 0.5 * (prev[2] - prev[1]))
             prev[2] -= shift
@@ -123,6 +140,63 @@ def flite_synth(text: str, voice: str):
             phones.append((ph, t0, t1))
         t0 = t1
     return samples, rate, phones
+
+
+# What festival's voices read: the text encoding each expects, and its phone table in visemes.py.
+FESTIVAL_VOICES = {
+    "kal_diphone": ("iso-8859-1", "festival-en"), "ked_diphone": ("iso-8859-1", "festival-en"),
+    "cmu_us_slt_arctic_hts": ("iso-8859-1", "festival-en"),
+    "lp_diphone": ("iso-8859-1", "sampa-it"), "pc_diphone": ("iso-8859-1", "sampa-it"),
+    "czech_dita": ("iso-8859-2", "sampa-cs"), "czech_machac": ("iso-8859-2", "sampa-cs"),
+    "czech_krb": ("iso-8859-2", "sampa-cs"), "czech_ph": ("iso-8859-2", "sampa-cs"),
+    "suo_fi_lj_diphone": ("iso-8859-1", "sampa-fi"), "hy_fi_mv_diphone": ("iso-8859-1", "sampa-fi"),
+    "upc_ca_ona_hts": ("iso-8859-1", "sampa-ca"), "msu_ru_nsh_clunits": ("utf-8", "sampa-ru"),
+}
+
+
+def festival_batch(voice: str, texts, stretch=None):
+    """Synthesises texts with one festival process: [(samples, rate, phones)] in order.
+
+    `stretch` (per text, >1 slower) sets festival's Duration_Stretch: the segment times it
+    reports are those of the stretched speech.
+    """
+    encoding, _ = FESTIVAL_VOICES[voice]
+    stretch = stretch or [1.0] * len(texts)
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = [f"(voice_{voice})"]
+        for i, (text, st) in enumerate(zip(texts, stretch)):
+            quoted = text.replace("\\", " ").replace('"', " ")
+            lines += [f"(Parameter.set 'Duration_Stretch {st:.3f})",
+                      f'(set! utt (utt.synth (Utterance Text "{quoted}")))',
+                      f'(utt.save.wave utt "{tmp}/{i}.wav" \'riff)',
+                      f'(format t "UTT {i}\\n")',
+                      '(mapcar (lambda (s) (format t "%s %f\\n" (item.name s) (item.feat s "end"))) '
+                      "(utt.relation.items utt 'Segment))"]
+        script = os.path.join(tmp, "batch.scm")
+        with open(script, "wb") as f:
+            f.write("\n".join(lines).encode(encoding, "replace"))
+        out = subprocess.run(["festival", "-b", script], check=True, capture_output=True).stdout
+        segments, current = {}, None
+        for line in out.decode(encoding, "replace").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "UTT":
+                current = int(parts[1])
+                segments[current] = []
+            elif len(parts) == 2 and current is not None:
+                try:
+                    segments[current].append((parts[0], float(parts[1])))
+                except ValueError:
+                    pass
+        results = []
+        for i in range(len(texts)):
+            samples, rate = read_wav(os.path.join(tmp, f"{i}.wav"))
+            phones, t0 = [], 0.0
+            for ph, end in segments.get(i, []):
+                if end > t0:
+                    phones.append((ph, t0, end))
+                t0 = max(t0, end)
+            results.append((samples, rate, phones))
+    return results
 
 
 def read_wav(path: str):

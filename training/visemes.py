@@ -68,6 +68,77 @@ _ESPEAK = {
     "?": None, "o@": "open_round", "O2": "open_round", "t2": "alveolar", "t[": "alveolar",
     "aI2": "open", "@-": "mid", "w#": "w",
 }
+
+# IPA, as espeak-ng reports phonemes of every language with espeakINITIALIZE_PHONEME_IPA. A
+# symbol is looked up after dropping stress, length, nasalisation and other diacritics; a
+# diphthong or affricate takes its first sound (coarticulation blends it into the next).
+_IPA = {}
+for _names, _viseme in (
+        ("pbmɓʙ", "bilabial"), ("fvʋɱɸβ", "labiodental"), ("θð", "dental"),
+        ("tdnszlɾrɹɬɭɳɖʈɽʦʣɲʎ", "alveolar"), ("ʃʒɕʑʂʐ", "postalveolar"),
+        ("kgɡŋxɣqɢχʁʀcɟçɰ", "velar"), ("wɥ", "w"), ("j", "y"), ("hɦʔ", "h"),
+        ("aɑä", "open"), ("æ", "open_front"), ("əɐɜɘʌ3", "mid"), ("ɔɒ", "open_round"),
+        ("eɛ", "mid_front"), ("i", "close_front"), ("ɪɨɯ", "near_close"),
+        ("oøœɤɵ", "mid_round"), ("uyʉ", "close_round"), ("ʊʏ", "near_close_round"),
+        ("ɚɝ", "rhotic")):
+    for _c in _names:
+        _IPA[_c] = _viseme
+# Affricates start with a stop at the same place, but the lips of tS / dZ round like S.
+_IPA_PREFIX = {"tʃ": "postalveolar", "dʒ": "postalveolar", "ts": "alveolar", "dz": "alveolar"}
+
+# Festival's non-English voices name phones in SAMPA-like sets; stress digits and length marks
+# are dropped before the lookup. Shared symbols first, then what each voice means otherwise.
+_SAMPA = {
+    "#": None, "pau": None, "_": None, "p": "bilabial", "b": "bilabial", "m": "bilabial",
+    "f": "labiodental", "v": "labiodental", "T": "dental", "D": "dental", "t": "alveolar",
+    "d": "alveolar", "n": "alveolar", "s": "alveolar", "z": "alveolar", "l": "alveolar",
+    "r": "alveolar", "rr": "alveolar", "L": "alveolar", "J": "alveolar", "ts": "alveolar",
+    "dz": "alveolar", "S": "postalveolar", "Z": "postalveolar", "tS": "postalveolar",
+    "dZ": "postalveolar", "k": "velar", "g": "velar", "N": "velar", "x": "velar", "j": "y",
+    "w": "w", "h": "h", "a": "open", "ax": "mid", "@": "mid", "e": "mid_front",
+    "E": "mid_front", "i": "close_front", "I": "near_close", "o": "mid_round",
+    "O": "open_round", "u": "close_round", "U": "near_close_round", "y": "close_round",
+}
+_SAMPA_VOICE = {
+    # Czech (festival-czech): c = ts, ch = x, c~ s~ z~ = tS S Z, d~ t~ n~ palatal, r~ = r-hacek.
+    "cs": {"c": "alveolar", "ch": "velar", "c~": "postalveolar", "s~": "postalveolar",
+           "z~": "postalveolar", "d~": "alveolar", "t~": "alveolar", "n~": "alveolar",
+           "n*": "alveolar", "r~": "postalveolar", "r~*": "postalveolar", "dz~": "postalveolar"},
+    # Russian (msu_ru_nsh): doubled vowels are stressed, doubled consonants palatalised.
+    "ru": {"c": "alveolar", "ch": "postalveolar", "sch": "postalveolar", "sh": "postalveolar",
+           "zh": "postalveolar", "yy": "near_close", "ae": "mid_front", "ay": "mid",
+           "ur": "near_close_round"},
+    # Finnish (suopuhe): @ is the front a of "ä", 7 the rounded front vowel of "ö".
+    "fi": {"@": "open_front", "7": "mid_round"},
+}
+
+
+def _sampa_name(phoneme: str, lang: str):
+    """The viseme of a festival SAMPA-like phone of language `lang` ("?" if unknown)."""
+    table = _SAMPA_VOICE.get(lang, {})
+    for name in (phoneme, phoneme.rstrip("0123456789:").rstrip(":")):
+        if name in table:
+            return table[name]
+        if name in _SAMPA:
+            return _SAMPA[name]
+    base = phoneme.rstrip("0123456789:")
+    if len(base) == 2 and base[0] == base[1]:       # ru: aa, mm (stress, palatalisation)
+        return table.get(base[0], _SAMPA.get(base[0], "?"))
+    return "?"
+
+
+def _ipa_name(phoneme: str):
+    if not phoneme.strip():
+        return None
+    for prefix, name in _IPA_PREFIX.items():
+        if phoneme.startswith(prefix):
+            return name
+    for c in phoneme:
+        if c in _IPA:
+            return _IPA[c]
+    return "?"
+
+
 # Markers espeak-ng reports as phonemes that are no sound of their own (palatalisation).
 _ESPEAK_MARKERS = {";"}
 # Pauses shorter than this are word joints, not rests: the mouth does not close for them.
@@ -75,11 +146,20 @@ MIN_PAUSE_S = 0.05
 
 
 def target(phoneme: str, engine: str):
-    """The (jaw, closure, width, round, dominance) target of one phoneme of `engine`."""
+    """The (jaw, closure, width, round, dominance) target of one phoneme of `engine`.
+
+    Engines: "flite" and "festival-en" (CMU arpabet), "espeak" (espeak-ng's English mnemonics),
+    "ipa" (espeak-ng in IPA mode, any language), "sampa-LANG" (festival's other voices).
+    """
     if phoneme is None:
         return SILENCE
-    table = _ARPABET if engine == "flite" else _ESPEAK
-    name = table.get(phoneme, "?")
+    if engine == "ipa":
+        name = _ipa_name(phoneme)
+    elif engine.startswith("sampa-"):
+        name = _sampa_name(phoneme, engine[6:])
+    else:
+        table = _ARPABET if engine in ("flite", "festival-en") else _ESPEAK
+        name = table.get(phoneme, "?")
     if name is None:
         return SILENCE
     if name == "?":

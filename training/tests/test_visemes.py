@@ -30,6 +30,21 @@ class TrajectoryTest(unittest.TestCase):
         p = visemes.trajectory([], "espeak", np.linspace(0, 1, 5))
         self.assertTrue(np.all(p == 0))
 
+    def test_ipa_of_any_language_maps_by_sound(self):
+        self.assertEqual(visemes.target("m", "ipa")[1], 1.0)                 # closure
+        self.assertGreater(visemes.target("uː", "ipa")[3], 0.9)              # rounded
+        self.assertGreater(visemes.target("ɑ̃", "ipa")[0], 0.9)               # open, nasal
+        self.assertEqual(visemes.target("tʃ", "ipa"), visemes.target("ʃ", "ipa"))
+        self.assertIs(visemes.target("", "ipa"), visemes.SILENCE)
+
+    def test_festival_phone_sets_per_language(self):
+        self.assertEqual(visemes.target("mm", "sampa-ru")[1], 1.0)           # palatalised m
+        self.assertGreater(visemes.target("aa", "sampa-ru")[0], 0.9)         # stressed a
+        self.assertEqual(visemes.target("c~", "sampa-cs"), visemes.target("S", "sampa-cs"))
+        self.assertGreater(visemes.target("@", "sampa-fi")[2], 0.3)          # Finnish a-umlaut: spread
+        self.assertIs(visemes.target("#", "sampa-it"), visemes.SILENCE)
+        self.assertEqual(visemes.target("E1", "sampa-it"), visemes.target("E", "sampa-ca"))
+
     def test_frame_times_are_frame_centres(self):
         self.assertEqual(list(visemes.frame_times(2, 25)), [0.02, 0.06])
 
