@@ -21,7 +21,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log("usage: pnpm fuzz [--cases N] [--seed S] [--transports grpc,connect,grpc-web,ws,http] [--concurrency C] [--only T:K,...] [--cli FILE] [--server-args="ARGS"] [--healthz-max-ms MS] [--healthz-slow-share X]");
+  console.log("usage: pnpm fuzz [--cases N] [--seed S] [--transports grpc,connect,grpc-web,ws,http] [--concurrency C] [--only T:K,...] [--cli FILE] [--server-args=ARGS] [--healthz-max-ms MS] [--healthz-slow-share X]");
   process.exit(0);
 }
 
