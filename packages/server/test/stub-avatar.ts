@@ -43,6 +43,7 @@ export function stubAvatar(options: { runMs?: number; maxBatch?: number } = {}):
     shape: { size },
     encode: (window: Float32Array, opts?: object) => encoder.submit(window, opts).then((r) => ({ value: r.output, timing: r.timing })),
     generate: (image: Float32Array, audio: Float32Array, opts?: object) => unet.submit({ image, audio }, opts).then((r) => ({ value: r.output, timing: r.timing })),
+    noteAfterRun: (ms: number) => unet.noteAfterRun(ms),
   };
   const avatar = {
     name: "stub",

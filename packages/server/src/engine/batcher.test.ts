@@ -87,6 +87,27 @@ describe("Batcher", () => {
     expect(runs.flatMap((r) => r.inputs)).toEqual([0, 1, 3]);
   });
 
+  it("counts the time a result takes to be used after its run (noteAfterRun) when dropping", async () => {
+    let clock = 1000;
+    const { batcher, runs, releaseRun } = recorded({ maxBatch: 4, now: () => clock });
+    const first = batcher.submit(0);
+    clock += 100;
+    await releaseRun();
+    await first;
+    // Each frame then takes 200 ms more to composite and encode.
+    for (let i = 0; i < 40; i++) batcher.noteAfterRun(200);
+    const busy = batcher.submit(1);
+    const hopeless = batcher.submit(2, { deadline: clock + 350, droppable: true });
+    const inTime = batcher.submit(3, { deadline: clock + 600, droppable: true });
+    clock += 100;
+    await releaseRun();
+    await busy;
+    await releaseRun();
+    await expect(hopeless).rejects.toMatchObject({ code: "deadline_exceeded", message: DROPPED });
+    expect((await inTime).output).toBe(30);
+    expect(runs.flatMap((r) => r.inputs)).toEqual([0, 1, 3]);
+  });
+
   it("pads batches to the smallest bucket that holds them", async () => {
     const { batcher, runs, releaseRun } = recorded({ maxBatch: 8, buckets: [1, 2, 4, 8] });
     const busy = batcher.submit(0);

@@ -78,6 +78,8 @@ export class Batcher<I, O> {
   padded = 0;
   /** Recent batch run time (moving average), ms: an item due sooner than this is hopeless. */
   private runEstimateMs = 0;
+  /** Recent time from a run's end to its item's use (compositing, encoding; moving average), ms. */
+  private afterEstimateMs = 0;
   private readonly now: () => number;
 
   constructor(private readonly run: BatchRunner<I, O>, private readonly options: BatcherOptions) {
@@ -110,6 +112,14 @@ export class Batcher<I, O> {
       this.insert(p);
       this.schedule();
     });
+  }
+
+  /**
+   * Tells the batcher how long an item's result took to be of use after its run ended (the
+   * frame composited and encoded): an item that cannot also get through that in time is dropped.
+   */
+  noteAfterRun(ms: number): void {
+    this.afterEstimateMs = 0.9 * this.afterEstimateMs + 0.1 * Math.max(0, ms);
   }
 
   /** Items waiting for a batch. */
@@ -165,7 +175,7 @@ export class Batcher<I, O> {
 
   /** The next batch: droppable items that cannot be in time are dropped on the way. */
   private take(): Pending<I, O>[] {
-    const now = this.now() + this.runEstimateMs;
+    const now = this.now() + this.runEstimateMs + this.afterEstimateMs;
     const batch: Pending<I, O>[] = [];
     let i = 0;
     while (i < this.queue.length && batch.length < this.maxBatch) {

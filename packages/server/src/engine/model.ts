@@ -226,6 +226,11 @@ export class LipSyncModel {
     return { value: output, timing };
   }
 
+  /** How long a UNet output took to become a frame (batcher.ts: noteAfterRun). */
+  noteAfterRun(ms: number): void {
+    this.unetBatcher.noteAfterRun(ms);
+  }
+
   private record(model: "unet" | "encoder", rows: number): void {
     this.runs.push({ model, rows });
     if (this.runs.length > 64) this.runs.shift();

@@ -72,6 +72,7 @@ export async function renderFrame(source: RenderSource, req: RenderRequest): Pro
   const input = await source.input(req.index);
   const t1 = performance.now();
   const { value: output, timing } = await source.model.generate(input, req.audio, req.schedule);
+  const ran = performance.now();
   // Already late once the model has run: compositing and encoding it would only delay the frames
   // behind it (whole frames on a busy machine are bound by JPEG, not by the model).
   const { droppable, deadline } = req.schedule ?? {};
@@ -82,6 +83,7 @@ export async function renderFrame(source: RenderSource, req: RenderRequest): Pro
     output, geometry: source.output, rect, mask, patch: Boolean(req.patch), encoding: req.encoding, quality: req.quality,
   });
   const t2 = performance.now();
+  source.model.noteAfterRun(t2 - ran);
   return {
     image: composed.image,
     width: composed.width,
