@@ -6,7 +6,8 @@
  * Scheduling is earliest-deadline-first: a live session's frame, due soon, goes ahead of a bulk
  * render due later, so one busy caller cannot starve the others. An item may be cancelled (its
  * AbortSignal) or, if `droppable`, dropped once its deadline can no longer be met (it has passed,
- * or is nearer than a batch's recent run time): neither is ever run. Under overload that matters:
+ * or is nearer than a batch's recent run time plus the recent time from a run to the finished
+ * frame, `noteAfterRun`): neither is ever run. Under overload that matters:
  * plain EDF would keep running the most urgent items just too late to be of use, so that every
  * frame is computed and then thrown away; dropping the hopeless ones first spends the model on
  * frames that still arrive in time.
