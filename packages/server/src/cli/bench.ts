@@ -30,7 +30,7 @@ export const bench: Command = {
       for (let i = 0; i < indices.length; i += 32) await app.renderOwn(name, indices.slice(i, i + 32), "jpeg");
       const ms = performance.now() - t;
       const stages = Object.fromEntries(app.stats.stages().map((s) => [s.stage, { p50: Number(s.p50.toFixed(2)), p99: Number(s.p99.toFixed(2)) }]));
-      console.log(JSON.stringify({ bench: "engine", avatar: name, frames, fps: Number(((frames * 1000) / ms).toFixed(1)), mean_batch: Number(app.stats.meanBatchSize.toFixed(2)), stages_ms: stages, cpus: os.cpus().length, cpu: os.cpus()[0]?.model }));
+      process.stdout.write(JSON.stringify({ bench: "engine", avatar: name, frames, fps: Number(((frames * 1000) / ms).toFixed(1)), mean_batch: Number(app.stats.meanBatchSize.toFixed(2)), stages_ms: stages, cpus: os.cpus().length, cpu: os.cpus()[0]?.model }) + "\n");
     } finally {
       await app.close();
     }

@@ -35,7 +35,7 @@ what is found and what is missing.`,
         rmSync(work, { recursive: true, force: true });
       }
     }
-    console.log(`installed ${result.installed.join(", ")} into ${result.binDir}`);
-    console.log("next: lipsync doctor   (checks the driver, CUDA and cuDNN, and runs a probe on the GPU)");
+    process.stdout.write(`installed ${result.installed.join(", ")} into ${result.binDir}\n`
+      + "next: lipsync doctor   (checks the driver, CUDA and cuDNN, and runs a probe on the GPU)\n");
   },
 };

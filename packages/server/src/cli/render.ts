@@ -69,7 +69,7 @@ export const render: Command = {
         rmSync(partial, { force: true });
       }
       const seconds = wav.samples.length / wav.sampleRate;
-      console.log(JSON.stringify({ out, frames: n, audio_seconds: Number(seconds.toFixed(2)), render_ms: Math.round(renderMs), realtime_factor: Number((seconds * 1000 / renderMs).toFixed(2)) }));
+      process.stdout.write(JSON.stringify({ out, frames: n, audio_seconds: Number(seconds.toFixed(2)), render_ms: Math.round(renderMs), realtime_factor: Number((seconds * 1000 / renderMs).toFixed(2)) }) + "\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
       app.closeSession(runner);

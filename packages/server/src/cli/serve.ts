@@ -109,11 +109,17 @@ export const serve: Command = {
     const server = await startServer({
       ...options, ...admission, port, host, preloadAvatars: preload, allowOrigins, staticMounts: defaultStaticMounts(),
     });
-    console.log(`lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`);
-    console.log(`open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`);
-    if (server.app.config.authTokens.length || server.app.config.adminTokens.length || server.app.config.jwtPublicKey) console.log("bearer tokens required (--auth-token, --admin-token, --jwt-public-key); /healthz, /readyz and the player page stay public");
-    else if (!isLoopback(server.app.config.host)) console.log(`warning: listening on ${server.app.config.host} without --auth-token: anyone who can reach this port can use it`);
-    if (allowOrigins.length) console.log(`pages from ${allowOrigins.includes("*") ? "any origin" : allowOrigins.join(", ")} may call this server (--allow-origin)`);
+    // What a person starting the server reads (the URL to open); events go to the logger.
+    const { config, logger } = server.app;
+    const banner = [
+      `lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`,
+      `open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`,
+    ];
+    const tokens = config.authTokens.length || config.adminTokens.length || config.jwtPublicKey;
+    if (tokens) banner.push("bearer tokens required (--auth-token, --admin-token, --jwt-public-key); /healthz, /readyz and the player page stay public");
+    if (allowOrigins.length) banner.push(`pages from ${allowOrigins.includes("*") ? "any origin" : allowOrigins.join(", ")} may call this server (--allow-origin)`);
+    process.stdout.write(banner.join("\n") + "\n");
+    if (!tokens && !isLoopback(config.host)) logger.warn({ host: config.host }, "listening beyond this machine without --auth-token: anyone who can reach this port can use it");
     if (values.open) openBrowser(`${server.url}/`);
     // SIGTERM or Ctrl-C: drain (utterances finish, up to --drain-seconds), then exit 0; a
     // second signal exits at once.
@@ -121,7 +127,6 @@ export const serve: Command = {
     const stop = () => {
       if (stopping) process.exit(1);
       stopping = true;
-      console.log(`draining: new sessions refused, running utterances get up to ${server.app.config.drainSeconds} s (signal again to stop at once)`);
       server.drain().then(() => process.exit(0), () => process.exit(1));
     };
     process.on("SIGINT", stop);

@@ -100,6 +100,7 @@ async function probe(provider: "cpu" | "cuda"): Promise<ProbeResult> {
     return { usable: false, error: "onnxruntime-node is not installed" };
   }
   const model = Buffer.from(reluModel()).toString("base64");
+  // The child's only output is its answer on stdout ("ok" or "error: ..."), read below.
   const script = `
     const ort = require(${JSON.stringify(ortPath)});
     ort.env.logLevel = "fatal";
@@ -108,8 +109,8 @@ async function probe(provider: "cpu" | "cuda"): Promise<ProbeResult> {
       const out = await s.run({ x: new ort.Tensor("float32", Float32Array.from([-1, 0, 1, 2]), [1, 4]) });
       const y = Array.from(out.y.data);
       if (y.join() !== "0,0,1,2") throw new Error("wrong result " + y.join());
-      console.log("ok");
-    })().catch((e) => { console.log("error: " + String(e && e.message || e).split("\\n")[0]); process.exit(1); });`;
+      process.stdout.write("ok\\n");
+    })().catch((e) => { process.stdout.write("error: " + String(e && e.message || e).split("\\n")[0] + "\\n"); process.exit(1); });`;
   const r = await capture(process.execPath, ["-e", script], PROBE_TIMEOUT_MS);
   if (r.out.trim() === "ok") return { usable: true };
   if (r.code === null) return { usable: false, error: `the ${provider} probe did not finish in ${PROBE_TIMEOUT_MS / 1000} s` };
