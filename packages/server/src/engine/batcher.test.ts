@@ -66,43 +66,39 @@ describe("Batcher", () => {
     expect(batcher.dropped).toBe(1);
   });
 
-  it("drops a droppable item due sooner than a batch takes to run, not one with time to spare", async () => {
-    // A clock the test moves: each run takes 100 ms of it.
+  /**
+   * On a clock the test moves, one 100 ms run to learn from (and `afterRunMs` reported after
+   * it), then two droppable items, due `soon` and `later` ms after they are submitted while a
+   * second 100 ms run goes; both deadlines are still ahead when that run ends.
+   */
+  async function dropsAfterARun(soon: number, later: number, afterRunMs?: number) {
     let clock = 1000;
     const { batcher, runs, releaseRun } = recorded({ maxBatch: 4, now: () => clock });
     const first = batcher.submit(0);
     clock += 100;
     await releaseRun();
     await first;
+    if (afterRunMs !== undefined) for (let i = 0; i < 40; i++) batcher.noteAfterRun(afterRunMs);
     const busy = batcher.submit(1);
-    // Neither deadline has passed when the running batch ends; only the second can still be met.
-    const hopeless = batcher.submit(2, { deadline: clock + 150, droppable: true });
-    const inTime = batcher.submit(3, { deadline: clock + 400, droppable: true });
+    const hopeless = batcher.submit(2, { deadline: clock + soon, droppable: true });
+    const inTime = batcher.submit(3, { deadline: clock + later, droppable: true });
     clock += 100;
     await releaseRun();
     await busy;
     await releaseRun();
+    return { hopeless, inTime, runs };
+  }
+
+  it("drops a droppable item due sooner than a batch takes to run, not one with time to spare", async () => {
+    const { hopeless, inTime, runs } = await dropsAfterARun(150, 400);
     await expect(hopeless).rejects.toMatchObject({ code: "deadline_exceeded", message: DROPPED });
     expect((await inTime).output).toBe(30);
     expect(runs.flatMap((r) => r.inputs)).toEqual([0, 1, 3]);
   });
 
   it("counts the time a result takes to be used after its run (noteAfterRun) when dropping", async () => {
-    let clock = 1000;
-    const { batcher, runs, releaseRun } = recorded({ maxBatch: 4, now: () => clock });
-    const first = batcher.submit(0);
-    clock += 100;
-    await releaseRun();
-    await first;
-    // Each frame then takes 200 ms more to composite and encode.
-    for (let i = 0; i < 40; i++) batcher.noteAfterRun(200);
-    const busy = batcher.submit(1);
-    const hopeless = batcher.submit(2, { deadline: clock + 350, droppable: true });
-    const inTime = batcher.submit(3, { deadline: clock + 600, droppable: true });
-    clock += 100;
-    await releaseRun();
-    await busy;
-    await releaseRun();
+    // Each frame takes 200 ms more to composite and encode.
+    const { hopeless, inTime, runs } = await dropsAfterARun(350, 600, 200);
     await expect(hopeless).rejects.toMatchObject({ code: "deadline_exceeded", message: DROPPED });
     expect((await inTime).output).toBe(30);
     expect(runs.flatMap((r) => r.inputs)).toEqual([0, 1, 3]);
