@@ -176,19 +176,17 @@ export class Batcher<I, O> {
 
   /** The next batch: droppable items that cannot be in time are dropped on the way. */
   private take(): Pending<I, O>[] {
-    const now = this.now() + this.runEstimateMs + this.afterEstimateMs;
+    // The soonest an item taken now could be of use: a run, then compositing and encoding.
+    const usableAt = this.now() + this.runEstimateMs + this.afterEstimateMs;
     const batch: Pending<I, O>[] = [];
-    let i = 0;
-    while (i < this.queue.length && batch.length < this.maxBatch) {
-      const p = this.queue[i]!;
-      if (p.droppable && p.deadline < now) {
-        this.queue.splice(i, 1);
+    while (this.queue.length > 0 && batch.length < this.maxBatch) {
+      const p = this.queue.shift()!;
+      if (p.droppable && p.deadline < usableAt) {
         this.dropped++;
         this.settle(p, undefined, new LipSyncError("deadline_exceeded", DROPPED));
-        continue;
+      } else {
+        batch.push(p);
       }
-      batch.push(p);
-      this.queue.splice(i, 1);
     }
     return batch;
   }

@@ -3,8 +3,7 @@
  * -> batched UNet -> composite into the source frame -> encode. Knows nothing of avatars,
  * sessions or transports: a `RenderSource` supplies the pixels and the model.
  */
-import { DROPPED, type SubmitOptions } from "./batcher.js";
-import { LipSyncError } from "../errors.js";
+import type { SubmitOptions } from "./batcher.js";
 import type { Composer, FrameRef, ImageEncoding } from "./compose.js";
 import type { OutputGeometry, PasteMask, Rect } from "./image-ops.js";
 import type { ImageInput, LipSyncModel } from "./model.js";
@@ -73,10 +72,6 @@ export async function renderFrame(source: RenderSource, req: RenderRequest): Pro
   const t1 = performance.now();
   const { value: output, timing } = await source.model.generate(input, req.audio, req.schedule);
   const ran = performance.now();
-  // Already late once the model has run: compositing and encoding it would only delay the frames
-  // behind it (whole frames on a busy machine are bound by JPEG, not by the model).
-  const { droppable, deadline } = req.schedule ?? {};
-  if (droppable && deadline !== undefined && performance.now() > deadline) throw new LipSyncError("deadline_exceeded", DROPPED);
   const rect = source.rect(req.index);
   const mask = source.mask(req.index);
   const composed = await source.composer.compose(await frame, {
