@@ -247,8 +247,10 @@ export class HttpFuzzer implements FuzzTransport {
       ...(kind === "cut" ? { cutAt: rng.int(0, Math.max(0, body.length - 1)) } : {}),
     };
     return this.call(`${name}${text ? "/text" : ""}`, req, (a) => {
-      // Refused before its 16 MiB were read: the server may close the connection on the upload.
-      if (kind === "huge" && a.status === undefined && (a.error === "EPIPE" || a.error === "ECONNRESET")) return { answer: "closed while uploading", verdict: { detail: a.error } };
+      // Refused before its body was read (16 MiB, or a bidirectional stream, 505 over HTTP/1.1):
+      // Node closes a connection whose request body is left unread, so the upload may fail first.
+      const refusedUnread = kind === "huge" || m.kind === "bidi";
+      if (refusedUnread && a.status === undefined && (a.error === "EPIPE" || a.error === "ECONNRESET")) return { answer: "closed while uploading", verdict: { detail: a.error } };
       const g = grpcWebAnswer(a);
       if (g.grpcStatus === undefined && a.status !== undefined && a.status !== 200) {
         // Not gRPC-Web at all (a content type it does not take): a plain or Connect answer.
