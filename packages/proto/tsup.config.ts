@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/reflection.ts", "src/ws-binary.ts"],
+  entry: ["src/index.ts", "src/reflection.ts", "src/ws-binary.ts", "src/media.ts"],
   format: ["esm"],
   dts: true,
   sourcemap: true,

@@ -4,14 +4,16 @@
  * utterance: pts `startPts` sounds at audio time `startTime`. Between utterances the idle loop
  * runs on the same mapping, so it continues exactly where speech left off.
  */
-export const CLOCK_RATE = 16_000;
+import { FPS, idleIndex as idleStep, SAMPLE_RATE, SAMPLES_PER_FRAME } from "@lipsync/proto/media";
+
+export const CLOCK_RATE = SAMPLE_RATE;
 /** Video frames per second until the avatar says otherwise. */
-export const DEFAULT_FPS = 25;
+export const DEFAULT_FPS = FPS;
 /**
  * Samples per frame until the avatar says otherwise: 640 (40 ms). The avatar's own value comes
  * from GetAvatar (fps) and the session's `started` message (samples_per_frame): 800 at 20 fps.
  */
-export const DEFAULT_SAMPLES_PER_FRAME = CLOCK_RATE / DEFAULT_FPS;
+export const DEFAULT_SAMPLES_PER_FRAME = SAMPLES_PER_FRAME;
 /** One frame at DEFAULT_FPS, seconds. */
 export const DEFAULT_FRAME_SECONDS = 1 / DEFAULT_FPS;
 
@@ -48,11 +50,7 @@ export class PlaybackClock {
   }
 }
 
-/** Ping-pong walk over the idle footage, as the server's session does (pts / samples per frame). */
+/** The idle loop's source frame at `pts`: the server's ping-pong walk (@lipsync/proto/media). */
 export function idleIndex(pts: number, frameCount: number, samplesPerFrame = DEFAULT_SAMPLES_PER_FRAME): number {
-  if (frameCount <= 1) return 0;
-  const step = Math.floor(pts / samplesPerFrame);
-  const period = 2 * (frameCount - 1);
-  const p = ((step % period) + period) % period;
-  return p < frameCount ? p : period - p;
+  return idleStep(Math.floor(pts / samplesPerFrame), frameCount);
 }

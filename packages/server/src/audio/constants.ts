@@ -1,26 +1,12 @@
 /**
- * Media constants, with units. They mirror training/constants.py; an avatar manifest states its
- * mel settings and the loader checks them against these.
+ * Media constants, with units: the clock from @lipsync/proto/media (one module for server, SDK
+ * and player; training/constants.py is checked against it), the audio front end's here. An
+ * avatar manifest states its mel settings and the loader checks them against these.
  */
 
-/** The model's and the session clock's audio rate, samples per second. */
-export const SAMPLE_RATE = 16_000;
-/** Video frames per second of format-version-1 avatars (version 2 states its own). */
-export const FPS = 25;
-/** Samples per video frame at 25 fps: 640 (40 ms). pts of consecutive frames differ by exactly this. */
-export const SAMPLES_PER_FRAME = SAMPLE_RATE / FPS;
-if (!Number.isInteger(SAMPLES_PER_FRAME)) throw new Error("SAMPLE_RATE must be a multiple of FPS");
-/** Length of one video frame at FPS, milliseconds: 40. */
-export const FRAME_MS = 1000 / FPS;
-
-/**
- * Samples per video frame at `fps` (800 at 20 fps), or undefined when the frame would not hold a
- * whole number of samples: the session clock counts samples, so a frame must be exact.
- */
-export function samplesPerFrameAt(fps: number): number | undefined {
-  const spf = SAMPLE_RATE / fps;
-  return Number.isInteger(spf) && spf > 0 ? spf : undefined;
-}
+// The session clock and video frame (shared with the SDK and the player).
+export { SAMPLE_RATE, FPS, SAMPLES_PER_FRAME, FRAME_MS, samplesPerFrameAt, idleIndex } from "@lipsync/proto/media";
+import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "@lipsync/proto/media";
 
 /** Input rates the audio front end accepts, samples per second. */
 export const MIN_INPUT_RATE = 8_000;

@@ -14,7 +14,7 @@
  * inputs of frames up to j + window.last (the front end's lookahead on top), or the utterance
  * has ended. Each encoder input is handed out once, with the first job that needs it.
  */
-import { framesForSamples, SAMPLE_RATE } from "../audio/constants.js";
+import { framesForSamples, idleIndex, SAMPLE_RATE } from "../audio/constants.js";
 import { LocalFrontEnd, resampledLength, type FrontEnd, type FrontEndUpdate, type UpdateListener } from "../audio/frontends/host.js";
 import type { FrontEndSpec, WindowSpec } from "../audio/frontends/types.js";
 
@@ -88,13 +88,7 @@ export interface SessionSettings {
   continuous: boolean;
 }
 
-/** Ping-pong walk over the idle footage: 0, 1, .., n-1, n-2, .., 1, 0, 1, .. */
-export function idleIndex(step: number, frameCount: number): number {
-  if (frameCount <= 1) return 0;
-  const period = 2 * (frameCount - 1);
-  const p = ((step % period) + period) % period;
-  return p < frameCount ? p : period - p;
-}
+export { idleIndex };
 
 /** Makes the front end a session computes its audio on, given the listener for its updates. */
 export type FrontEndFactory = (listener: UpdateListener) => FrontEnd;
