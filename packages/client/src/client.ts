@@ -11,12 +11,19 @@ import {
 
 export type LipSyncRpc = Client<typeof LipSyncService>;
 
+export type ImageFormatName = "jpeg" | "rgb" | "rgba" | "i420";
+
+const FORMAT_NAMES: Record<ImageFormat, ImageFormatName> = {
+  [ImageFormat.UNSPECIFIED]: "jpeg", [ImageFormat.JPEG]: "jpeg", [ImageFormat.RGB]: "rgb", [ImageFormat.RGBA]: "rgba", [ImageFormat.I420]: "i420",
+};
+
 /** A frame as bytes plus metadata. */
 export interface FrameData {
   /** The whole frame, or only the mouth region when `patch`: draw source frame `sourceIndex`, then this at `mouthBox`. */
   image: Uint8Array;
   patch: boolean;
-  format: "jpeg" | "rgb";
+  /** JPEG, or raw pixels (RGB, RGBA, or I420: planar YUV 4:2:0, chroma at half size rounded up). */
+  format: ImageFormatName;
   width: number;
   height: number;
   sourceIndex: number;
@@ -39,7 +46,7 @@ export function frameData(f: Frame): FrameData {
   return {
     image: f.image,
     patch: f.patch,
-    format: f.format === ImageFormat.RGB ? "rgb" : "jpeg",
+    format: FORMAT_NAMES[f.format] ?? "jpeg",
     width: f.width,
     height: f.height,
     sourceIndex: f.sourceIndex,

@@ -4,7 +4,7 @@
  * stream a request body both ways. In Node pass a WebSocket implementation (e.g. `ws`).
  */
 import { decodeError, decodeFrame, encodeAudio, KIND_IDLE, MSG_ERROR, MSG_FRAME } from "@lipsync/proto/ws-binary";
-import type { FrameData, SpeechEvent } from "./client.js";
+import type { FrameData, ImageFormatName, SpeechEvent } from "./client.js";
 
 
 type WebSocketLike = {
@@ -57,6 +57,24 @@ export function decodeFrameMessage(bytes: Uint8Array): FrameData & { requestId: 
   return {
     requestId: f.requestId, kind: f.kind === KIND_IDLE ? "idle" : "speech", patch: f.patch, format: f.format, sourceIndex: f.sourceIndex, pts: f.pts,
     width: f.width, height: f.height, mouthBox: box && { x: box[0], y: box[1], width: box[2], height: box[3] }, timings: f.timings, image: f.image,
+  };
+}
+
+const FORMATS: ImageFormatName[] = ["jpeg", "rgb", "rgba", "i420"];
+
+/** A JSON frame's bounds (x1, y1, x2, y2) as a box. */
+function boxOf(b: unknown): FrameData["mouthBox"] {
+  if (!Array.isArray(b) || b.length !== 4) return undefined;
+  const [x1, y1, x2, y2] = b.map(Number) as [number, number, number, number];
+  return { x: x1, y: y1, width: x2 - x1, height: y2 - y1 };
+}
+
+function timingsOf(t: unknown): FrameData["timings"] {
+  if (typeof t !== "object" || t === null) return undefined;
+  const o = t as Record<string, unknown>;
+  return {
+    prepareMs: Number(o.prepare_ms), queueMs: Number(o.queue_ms), inferenceMs: Number(o.inference_ms), compositeMs: Number(o.composite_ms),
+    encodeMs: Number(o.encode_ms), totalMs: Number(o.total_ms), batchSize: Number(o.batch_size),
   };
 }
 
@@ -193,8 +211,8 @@ export class LipSyncSocket {
         this.emit({
           type: "frame",
           frame: {
-            image: base64ToBytes(String(m.image)), patch: m.patch === true, format: m.format === "rgb" ? "rgb" : "jpeg", width: Number(m.width), height: Number(m.height),
-            sourceIndex: Number(m.source_index), pts: Number(m.pts), kind: m.kind === "idle" ? "idle" : "speech", mouthBox: undefined, timings: undefined,
+            image: base64ToBytes(String(m.image)), patch: m.patch === true, format: FORMATS.find((f) => f === m.format) ?? "jpeg", width: Number(m.width), height: Number(m.height),
+            sourceIndex: Number(m.source_index), pts: Number(m.pts), kind: m.kind === "idle" ? "idle" : "speech", mouthBox: boxOf(m.bounds), timings: timingsOf(m.timings),
           },
         });
         break;

@@ -5,6 +5,7 @@
  * browsers too. Decoders check every length against the bytes present: a truncated message is a
  * `BinaryFormatError`, never a misread.
  */
+import { FrameKind, ImageFormat, type Frame } from "./gen/lipsync/v1/lipsync_pb.js";
 
 /** Client to server. */
 export const MSG_AUDIO = 0x01;
@@ -23,9 +24,13 @@ export const ERROR_HEADER_BYTES = 12;
 export const KIND_IDLE = 0;
 export const KIND_SPEECH = 1;
 export const KIND_INFERENCE = 2;
-/** FRAME byte 2. */
+/** FRAME byte 2: the image's lipsync.v1 ImageFormat value. */
 export const FORMAT_JPEG = 1;
 export const FORMAT_RGB = 2;
+export const FORMAT_RGBA = 3;
+export const FORMAT_I420 = 4;
+const FORMAT_NAMES = { [FORMAT_JPEG]: "jpeg", [FORMAT_RGB]: "rgb", [FORMAT_RGBA]: "rgba", [FORMAT_I420]: "i420" } as const;
+export type BinaryImageFormat = (typeof FORMAT_NAMES)[keyof typeof FORMAT_NAMES];
 /** FRAME byte 3, flag bits. */
 export const FLAG_PATCH = 0x01;
 
@@ -51,7 +56,7 @@ export interface FrameTimings {
 export interface BinaryFrame {
   kind: number;
   patch: boolean;
-  format: "jpeg" | "rgb";
+  format: BinaryImageFormat;
   requestId: number;
   sourceIndex: number;
   pts: number;
@@ -62,19 +67,24 @@ export interface BinaryFrame {
   image: Uint8Array;
 }
 
-export function encodeFrame(f: BinaryFrame): Uint8Array {
+/**
+ * A FRAME message of a lipsync.v1 Frame: the server's one encoding of its frame record. `kind`
+ * says whether it answers an inference request (KIND_INFERENCE) or belongs to a session.
+ */
+export function encodeFrame(f: Frame, requestId = 0, inference = false): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_BYTES + f.image.byteLength);
   const v = new DataView(out.buffer);
   v.setUint8(0, MSG_FRAME);
-  v.setUint8(1, f.kind);
-  v.setUint8(2, f.format === "rgb" ? FORMAT_RGB : FORMAT_JPEG);
+  v.setUint8(1, inference ? KIND_INFERENCE : f.kind === FrameKind.SPEECH ? KIND_SPEECH : KIND_IDLE);
+  v.setUint8(2, f.format === ImageFormat.UNSPECIFIED ? FORMAT_JPEG : f.format);
   v.setUint8(3, f.patch ? FLAG_PATCH : 0);
-  v.setUint32(4, f.requestId, true);
+  v.setUint32(4, requestId, true);
   v.setUint32(8, f.sourceIndex, true);
-  v.setFloat64(12, f.pts, true);
+  v.setFloat64(12, Number(f.pts), true);
   v.setUint16(20, f.width, true);
   v.setUint16(22, f.height, true);
-  const [bx, by, bw, bh] = f.mouthBox ?? [0, 0, 0, 0];
+  const b = f.mouthBox;
+  const [bx, by, bw, bh] = b ? [b.x, b.y, b.width, b.height] : [0, 0, 0, 0];
   v.setInt16(24, bx, true);
   v.setInt16(26, by, true);
   v.setUint16(28, bw, true);
@@ -98,7 +108,7 @@ export function decodeFrame(bytes: Uint8Array): BinaryFrame {
   const batchSize = v.getUint16(56, true);
   return {
     kind: v.getUint8(1),
-    format: v.getUint8(2) === FORMAT_RGB ? "rgb" : "jpeg",
+    format: FORMAT_NAMES[v.getUint8(2) as keyof typeof FORMAT_NAMES] ?? "jpeg",
     patch: (v.getUint8(3) & FLAG_PATCH) !== 0,
     requestId: v.getUint32(4, true),
     sourceIndex: v.getUint32(8, true),

@@ -1,100 +1,32 @@
 /**
- * What every transport offers, once: avatars, source frames, rendering from the avatar's own
- * audio, speech sessions and statistics. Transports decode a request, call one method here and
- * encode the result; this file knows nothing of gRPC, HTTP or WebSocket.
+ * The server's parts, wired: the avatar catalogue, admission, sessions and one-shot rendering
+ * over shared worker pools. Transports take what they need from here; nothing in this file knows
+ * gRPC, HTTP or WebSocket, and nothing here holds policy of its own (see service/).
  */
-import { SAMPLE_RATE, MAX_INPUT_RATE, MIN_INPUT_RATE } from "./audio/constants.js";
-import { silenceInput, trackInputs } from "./audio/frontends/inputs.js";
-import type { PcmFormat } from "./audio/pcm.js";
-import type { Avatar } from "./avatar/avatar.js";
+import { FrontEndPool } from "./audio/frontends/frontend-pool.js";
 import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
-import { measureThroughput, sessionsFor, type Throughput } from "./engine/capacity.js";
-import { LocalComposer, type Composer } from "./engine/compose.js";
 import { ComposePool } from "./engine/compose-pool.js";
-import { FrontEndPool } from "./audio/frontends/frontend-pool.js";
-import { encodeJpeg } from "./engine/jpeg.js";
-import { blankBox, cropToPlanar, type Rect } from "./engine/image-ops.js";
-import { renderFrame, type ImageEncoding, type RenderedFrame } from "./engine/renderer.js";
-import { LipSyncError, invalidArgument } from "./errors.js";
+import { LocalComposer, type Composer } from "./engine/compose.js";
+import { LipSyncError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { Stats } from "./metrics.js";
-import { SessionRunner, type SessionOutput } from "./session/session-runner.js";
+import { Admission, type Readiness } from "./service/admission.js";
+import { Catalogue } from "./service/catalogue.js";
+import { OneShot } from "./service/oneshot.js";
+import { Sessions } from "./service/sessions.js";
 
-export interface AvatarSummary {
-  name: string;
-  loaded: boolean;
-  frameCount: number;
-  fps: number;
-  width: number;
-  height: number;
-  description: string;
-  license: string;
-  model: {
-    inputSize: number; lookaheadFrames: number; gmacPerFrame: number; provider: string;
-    /** UNet batch sizes (empty: any size up to the cap) and the runtime options in use. */
-    buckets: number[]; runtimeOptions: Record<string, string>;
-  } | undefined;
-  capacity: CapacityInfo | undefined;
-  error: string | undefined;
-}
-
-/** Real-time sessions of one avatar the server admits, and the engine rate behind the figure. */
-export interface CapacityInfo {
-  sessions: number;
-  sessionsPatch: number;
-  fullFps: number;
-  patchFps: number;
-  /** False when set by the operator (ServerConfig.sessionCapacity). */
-  measured: boolean;
-}
-
-export interface Readiness {
-  serving: boolean;
-  /** Why not, for logs and /healthz: "no avatar loaded", "at capacity", "shutting down". */
-  reason: string;
-}
-
-export type SourceView = "full" | "crop" | "masked-crop";
-
-export interface SessionConfig {
-  avatar: string;
-  sampleRate: number;
-  continuous: boolean;
-  encoding: ImageEncoding;
-  /** JPEG quality of its frames; default config.jpegQuality. */
-  quality?: number;
-  /** Speech frames as mouth patches over the source frame. */
-  patch?: boolean;
-  /** How its audio chunks are encoded (SessionRunner.pushChunk); default 16-bit mono. */
-  chunkFormat?: PcmFormat;
-  /** Who opened it, for the per-client session limit; absent: no per-client limit. */
-  client?: { id: string; maxSessions: number | undefined };
-  /**
-   * The client plays frames as they come (default): late frames are dropped past the latency
-   * bound. False for offline rendering, where every frame is wanted however long it takes.
-   */
-  realtime?: boolean;
-}
-
+export type { Readiness };
 
 export class LipSyncApp {
   readonly config: ServerConfig;
-  readonly registry: AvatarRegistry;
-  readonly stats = new Stats();
   readonly logger: Logger;
-  /** Live sessions with their id, avatar name and share of the machine's capacity. */
-  private readonly sessions = new Map<SessionRunner, { id: string; avatar: string; cost: number; client: string | undefined }>();
-  /** Sessions whose current utterance has started and not yet ended, as their transports see them. */
-  private readonly talking = new Set<SessionRunner>();
-  /** Live sessions per client id. */
-  private readonly clientSessions = new Map<string, number>();
-  private nextSessionId = 1;
-  /** Engine rate measured per loaded avatar. */
-  private readonly throughput = new WeakMap<Avatar, Throughput>();
-  /** Sum of the live sessions' costs: 1 is the machine's real-time capacity. */
-  private load = 0;
-  private draining = false;
+  readonly stats = new Stats();
+  readonly registry: AvatarRegistry;
+  readonly admission: Admission;
+  readonly catalogue: Catalogue;
+  readonly sessions: Sessions;
+  readonly oneShot: OneShot;
   /** Compositing and encoding: this thread, or a pool of workers (config.composeWorkers). */
   private readonly composer: Composer;
   /** Live sessions' audio front ends in workers (config.audioWorkers), or undefined: this thread. */
@@ -105,296 +37,43 @@ export class LipSyncApp {
     this.logger = logger;
     this.composer = config.composeWorkers > 0 ? new ComposePool(config.composeWorkers) : new LocalComposer();
     this.frontEnds = config.audioWorkers > 0 ? new FrontEndPool(config.audioWorkers) : undefined;
-    this.registry = new AvatarRegistry(config, logger, (avatar) => this.measure(avatar), this.composer);
+    this.admission = new Admission(config, this.stats, logger);
+    this.registry = new AvatarRegistry(config, logger, (avatar) => this.admission.measure(avatar), this.composer);
+    this.catalogue = new Catalogue(this.registry, this.admission);
+    this.sessions = new Sessions({ config, catalogue: this.catalogue, admission: this.admission, stats: this.stats, logger, frontEnds: this.frontEnds });
+    this.oneShot = new OneShot(this.catalogue, config, this.stats);
   }
 
-  /** Times the whole frame pipeline of a freshly loaded avatar (unless the operator set the capacity). */
-  private async measure(avatar: Avatar): Promise<void> {
-    if (this.config.sessionCapacity > 0) return;
-    const t = await measureThroughput(avatar, {
-      frameCount: avatar.frameCount, maxBatch: this.config.maxBatch, quality: this.config.jpegQuality, audio: avatar.silenceWindow(),
-      encoderInput: silenceInput(avatar.manifest.model.audio.frontEnd),
-    });
-    this.throughput.set(avatar, t);
-    const c = this.capacity(avatar);
-    this.logger.info({ avatar: avatar.name, fps: Math.round(t.fullFps), patchFps: Math.round(t.patchFps), sessions: c.sessions, sessionsPatch: c.sessionsPatch, ms: Math.round(t.ms) }, "avatar capacity measured");
-  }
-
-  /** Real-time sessions of `avatar` this server holds, alone. */
-  capacity(avatar: Avatar): CapacityInfo {
-    const fixed = this.config.sessionCapacity;
-    const t = this.throughput.get(avatar);
-    if (fixed > 0 || !t) {
-      const n = fixed > 0 ? fixed : this.config.maxSessions;
-      return { sessions: n, sessionsPatch: n, fullFps: 0, patchFps: 0, measured: false };
-    }
-    const { fps } = avatar.manifest;
-    const u = this.config.capacityUtilisation;
-    return { sessions: sessionsFor(t.fullFps, fps, u), sessionsPatch: sessionsFor(t.patchFps, fps, u), fullFps: t.fullFps, patchFps: t.patchFps, measured: true };
-  }
-
-  private sessionCost(avatar: Avatar, patch: boolean): number {
-    const c = this.capacity(avatar);
-    return 1 / (patch ? c.sessionsPatch : c.sessions);
-  }
-
-  /** Share of the capacity in use, 0..1. */
-  get capacityUsed(): number {
-    return Math.min(1, this.load);
-  }
-
-  /**
-   * Whether a load balancer should send new sessions here: an avatar is loaded, the server is
-   * not shutting down, and at least one more session fits.
-   */
-  readiness(): Readiness {
-    if (this.draining) return { serving: false, reason: "shutting down" };
-    const loaded = this.registry.loadedAvatars();
-    if (loaded.length === 0) return { serving: false, reason: "no avatar loaded" };
-    if (this.sessions.size >= this.config.maxSessions || !loaded.some((a) => this.fits(this.sessionCost(a, true)))) {
-      return { serving: false, reason: "at capacity" };
-    }
-    return { serving: true, reason: "serving" };
-  }
-
-  /** Readiness goes NOT_SERVING at once and new sessions are refused (graceful shutdown). */
-  startDraining(): void {
-    this.draining = true;
-  }
-
-  get isDraining(): boolean {
-    return this.draining;
-  }
-
-  private fits(cost: number): boolean {
-    // A little slack so that n sessions of cost 1/n always fit despite rounding.
-    return this.load + cost <= 1 + 1e-9;
-  }
-
+  /** Loads the configured avatars; a broken package is logged and keeps no other from serving. */
   async start(): Promise<void> {
     for (const name of this.config.preloadAvatars) {
       try {
         await this.registry.load(name);
       } catch {
-        // Logged by the registry; a broken package must not keep the others from serving.
+        // Logged by the registry.
       }
     }
   }
 
-  summary(avatar: Avatar): AvatarSummary {
-    const m = avatar.manifest;
-    return {
-      name: avatar.name, loaded: true, frameCount: m.frameCount, fps: m.fps, width: m.width, height: m.height, description: m.description, license: m.license,
-      model: {
-        inputSize: m.model.image.size, lookaheadFrames: m.model.lookaheadFrames, gmacPerFrame: m.model.gmacPerFrame, provider: avatar.model.provider,
-        buckets: avatar.model.unetBuckets ?? [], runtimeOptions: avatar.model.runtimeOptions,
-      },
-      capacity: this.capacity(avatar),
-      error: undefined,
-    };
+  /** Whether a load balancer should send new sessions here. */
+  readiness(): Readiness {
+    return this.admission.readiness(this.registry.loadedAvatars());
   }
 
-  async listAvatars(): Promise<AvatarSummary[]> {
-    return (await this.registry.list()).map(({ name, loaded, manifest, error }) =>
-      loaded ? this.summary(loaded) : {
-        name, loaded: false, frameCount: manifest?.frameCount ?? 0, fps: manifest?.fps ?? 0, width: manifest?.width ?? 0, height: manifest?.height ?? 0,
-        description: manifest?.description ?? "", license: manifest?.license ?? "", model: undefined, capacity: undefined, error,
-      });
-  }
-
-  async getAvatar(name: string): Promise<{ summary: AvatarSummary; cropBoxes: Rect[]; mouthBox: Rect }> {
-    const avatar = await this.registry.get(name);
-    // The paste region, in model-input pixels.
-    const [x0, y0, x1, y1] = avatar.manifest.model.image.paste;
-    return { summary: this.summary(avatar), cropBoxes: avatar.manifest.cropBoxes, mouthBox: [x0, y0, x1 - x0, y1 - y0] };
-  }
-
-  async loadAvatar(name: string): Promise<{ summary: AvatarSummary; loadMs: number }> {
-    const already = this.registry.peek(name);
-    const t = performance.now();
-    const avatar = already ?? (await this.registry.load(name));
-    return { summary: this.summary(avatar), loadMs: already ? 0 : performance.now() - t };
-  }
-
+  /** UnloadAvatar: its sessions end with UNAVAILABLE, then the avatar is freed. */
   async unloadAvatar(name: string): Promise<boolean> {
-    for (const [runner, info] of this.sessions) {
-      if (info.avatar === name) runner.close(new LipSyncError("unavailable", `avatar "${name}" was unloaded`));
-    }
+    this.sessions.endAvatar(name, new LipSyncError("unavailable", `avatar "${name}" was unloaded`));
     return this.registry.unload(name);
   }
 
-  async sourceFrame(name: string, index: number, view: SourceView, encoding: ImageEncoding, quality = this.config.jpegQuality) {
-    const avatar = await this.registry.get(name);
-    avatar.checkIndex(index);
-    const rect = avatar.rect(index);
-    if (view === "full" && encoding === "jpeg") {
-      return { image: avatar.sourceJpegs[index]!, width: avatar.manifest.width, height: avatar.manifest.height, cropRect: rect };
-    }
-    const frame = await avatar.frame(index);
-    if (view === "full") return { image: frame.data, width: frame.width, height: frame.height, cropRect: rect };
-    const geometry = avatar.manifest.model.image;
-    const size = geometry.size;
-    const crop = cropToPlanar(frame, rect, geometry);
-    const planar = view === "crop" ? crop : blankBox(crop, size, geometry.mask);
-    const rgb = new Uint8Array(size * size * 3);
-    for (let i = 0; i < size * size; i++) {
-      for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(planar[c * size * size + i]! * 255);
-    }
-    const image = encoding === "rgb" ? rgb : new Uint8Array(await encodeJpeg(rgb, size, size, quality));
-    return { image, width: size, height: size, cropRect: rect };
-  }
-
-  /**
-   * Frames driven by the avatar's own audio track, rendered concurrently (they batch). When
-   * `signal` aborts (the caller went away) frames not yet in a running batch are never rendered.
-   */
-  async renderOwn(name: string, indices: number[], encoding: ImageEncoding, quality = this.config.jpegQuality, signal?: AbortSignal): Promise<RenderedFrame[]> {
-    if (indices.length > this.config.maxFramesPerCall) {
-      throw new LipSyncError("resource_exhausted", `at most ${this.config.maxFramesPerCall} frames per call, got ${indices.length}`);
-    }
-    const avatar = await this.registry.get(name);
-    for (const i of indices) avatar.checkIndex(i);
-    if (!avatar.ownFeatures) throw new LipSyncError("failed_precondition", `avatar "${name}" has no audio track of its own; use Speak`);
-    const frames = await Promise.all(indices.map(async (i) => ({
-      ...(await renderFrame(avatar, { index: i, audio: avatar.ownWindow(i)!, encoding, quality: checkQuality(quality), schedule: { signal } })), pts: i * avatar.samplesPerFrame,
-    })));
-    for (const f of frames) this.stats.rendered(f.timings);
-    return frames;
-  }
-
-  /**
-   * One frame lipped to a short clip of 16 kHz audio (the seed's audio_override): the clip is
-   * taken as speech around the frame, and the frame at its middle is rendered.
-   */
-  async renderWithAudio(name: string, index: number, samples: Float32Array, encoding: ImageEncoding, quality = this.config.jpegQuality, signal?: AbortSignal): Promise<RenderedFrame> {
-    const avatar = await this.registry.get(name);
-    avatar.checkIndex(index);
-    const spf = avatar.samplesPerFrame;
-    if (samples.length < spf) throw invalidArgument(`audio override must hold at least ${spf} samples (one frame at ${SAMPLE_RATE} Hz)`);
-    const { frontEnd } = avatar.manifest.model.audio;
-    if (frontEnd.kind === "none") throw new LipSyncError("failed_precondition", `avatar "${name}" has no live audio front end (precomputed features only)`);
-    const count = Math.ceil(samples.length / spf);
-    const centre = Math.floor(count / 2);
-    const inputs = trackInputs(frontEnd, spf, samples, count);
-    const audio = await avatar.audioWindow(centre, count, async (k) => (await avatar.model.encode(inputs[k]!, { signal })).value);
-    const frame = { ...(await renderFrame(avatar, { index, audio, encoding, quality: checkQuality(quality), schedule: { signal } })), pts: index * spf };
-    this.stats.rendered(frame.timings);
-    return frame;
-  }
-
-  /** A new speech session; the caller must call `closeSession` when its transport ends. */
-  async openSession(config: SessionConfig): Promise<{ id: string; runner: SessionRunner; avatar: Avatar }> {
-    if (!Number.isInteger(config.sampleRate) || config.sampleRate < MIN_INPUT_RATE || config.sampleRate > MAX_INPUT_RATE) {
-      throw invalidArgument(`sample_rate must be an integer ${MIN_INPUT_RATE}..${MAX_INPUT_RATE}, got ${config.sampleRate}`);
-    }
-    if (this.draining) throw new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: this.config.retryAfterMs });
-    if (this.sessions.size >= this.config.maxSessions) {
-      this.stats.sessionRefused();
-      throw new LipSyncError("resource_exhausted", `server is at its limit of ${this.config.maxSessions} sessions; retry later`, { retryAfterMs: this.config.retryAfterMs });
-    }
-    const client = config.client;
-    const clientLimit = client?.maxSessions ?? (this.config.maxSessionsPerClient || undefined);
-    if (client && clientLimit !== undefined && (this.clientSessions.get(client.id) ?? 0) >= clientLimit) {
-      this.stats.sessionRefused();
-      throw new LipSyncError("resource_exhausted", `this client is at its limit of ${clientLimit} sessions; end one first`, { retryAfterMs: this.config.retryAfterMs });
-    }
-    const avatar = await this.registry.get(config.avatar);
-    if (avatar.manifest.model.audio.frontEnd.kind === "none") {
-      throw new LipSyncError("failed_precondition", `avatar "${avatar.name}" has no live audio front end (only precomputed features of its own track): it renders with RenderFrame, not Speak`);
-    }
-    const cost = this.sessionCost(avatar, config.patch ?? false);
-    if (!this.fits(cost)) {
-      this.stats.sessionRefused();
-      const c = this.capacity(avatar);
-      throw new LipSyncError("resource_exhausted",
-        `server is at capacity: it holds ${config.patch ? c.sessionsPatch : c.sessions} real-time sessions of avatar "${avatar.name}"; retry later`,
-        { retryAfterMs: this.config.retryAfterMs });
-    }
-    const runner = new SessionRunner(avatar, {
-      continuous: config.continuous,
-      inputRate: config.sampleRate,
-      encoding: config.encoding,
-      quality: checkQuality(config.quality ?? this.config.jpegQuality),
-      patch: config.patch ?? false,
-      maxQueuedFrames: this.config.maxQueuedFrames,
-      maxQueuedSeconds: this.config.maxQueuedAudioSeconds,
-      maxInFlight: this.config.maxInFlightPerSession,
-      maxChunkBytes: this.config.maxChunkBytes,
-      ...(config.chunkFormat ? { chunkFormat: config.chunkFormat } : {}),
-      ...(config.realtime === false ? {} : { maxLatencyMs: this.config.maxFrameLatencyMs }),
-      onRendered: (t) => this.stats.rendered(t),
-      onDropped: (n) => this.stats.dropped(n),
-      ...(this.frontEnds ? { frontEnd: (listener) => this.frontEnds!.client(listener) } : {}),
-    });
-    const id = `s${this.nextSessionId++}`;
-    this.sessions.set(runner, { id, avatar: avatar.name, cost, client: client?.id });
-    if (client) this.clientSessions.set(client.id, (this.clientSessions.get(client.id) ?? 0) + 1);
-    this.load += cost;
-    this.stats.sessionOpened();
-    this.logger.info({ session: id, avatar: avatar.name, rate: config.sampleRate, continuous: config.continuous }, "session started");
-    return { id, runner, avatar };
-  }
-
-  /**
-   * A session's outputs, as transports send them, timing each utterance's first frame: from the
-   * speech-started event (queued when its first audio arrives) to its first speech frame.
-   */
-  async *outputs(runner: SessionRunner): AsyncGenerator<SessionOutput> {
-    let speechAt: number | undefined;
-    for await (const out of runner) {
-      if (out.type === "speech-started") this.talking.add(runner);
-      else if (out.type === "speech-ended") this.talking.delete(runner);
-      if (out.type === "speech-started") speechAt = performance.now();
-      else if (out.type === "frame" && out.frame.kind === "speech" && speechAt !== undefined) {
-        this.stats.firstFrame((performance.now() - speechAt) / 1000);
-        speechAt = undefined;
-      }
-      yield out;
-    }
-  }
-
-  closeSession(runner: SessionRunner): void {
-    const info = this.sessions.get(runner);
-    if (!info) return;
-    this.sessions.delete(runner);
-    this.talking.delete(runner);
-    if (info.client !== undefined) {
-      const n = (this.clientSessions.get(info.client) ?? 1) - 1;
-      if (n > 0) this.clientSessions.set(info.client, n);
-      else this.clientSessions.delete(info.client);
-    }
-    this.load = this.sessions.size === 0 ? 0 : Math.max(0, this.load - info.cost);
-    runner.abort();
-    this.stats.sessionClosed();
-    this.logger.info({ session: info.id }, "session ended");
-  }
-
-  /** Ends every session (shutdown); their transports see the iterators fail with `reason`. */
-  closeAllSessions(reason: LipSyncError): void {
-    for (const runner of [...this.sessions.keys()]) {
-      runner.close(reason);
-      this.closeSession(runner);
-    }
-  }
-
-  /** Sessions in the middle of an utterance (a graceful shutdown lets them finish). */
-  get utterancesInProgress(): number {
-    return this.talking.size;
-  }
-
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.sessions.count;
   }
 
   async close(): Promise<void> {
-    this.closeAllSessions(new LipSyncError("unavailable", "server is shutting down"));
+    this.sessions.endAll(new LipSyncError("unavailable", "server is shutting down"));
     await this.registry.closeAll();
     await this.composer.close();
     await this.frontEnds?.close();
   }
-}
-
-function checkQuality(q: number): number {
-  if (!Number.isInteger(q) || q < 1 || q > 100) throw invalidArgument(`quality must be an integer 1..100, got ${q}`);
-  return q;
 }

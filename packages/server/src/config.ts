@@ -3,7 +3,6 @@
  * read only in cli.ts; everything else receives a resolved `ServerConfig`.
  */
 import os from "node:os";
-import { normaliseOrigins } from "./transport/origin.js";
 
 export type MemoryMode = "preload" | "lazy";
 export type Device = "cpu" | "cuda";
@@ -56,6 +55,11 @@ export interface ServerConfig {
   renderJpegQuality: number;
   /** Frames of one session in the engine at once (the rest wait as audio). */
   maxInFlightPerSession: number;
+  /**
+   * Work with no latency bound (offline rendering, one-shot requests) is scheduled as if due this
+   * long after it was asked for: it orders the engine's queue (earliest first), never drops, ms.
+   */
+  offlineSlackMs: number;
   /** Most encoder inputs in one audio-encoder run (it is small: larger batches than the UNet's). */
   encoderMaxBatch: number;
   /** Most frames one RenderFrames call may ask for. */
@@ -124,6 +128,8 @@ export interface ServerConfig {
    */
   streamResetBurst: number;
   streamResetRate: number;
+  /** After a drain, how long requests still running and closing handshakes may take before they are cut, ms. */
+  closeGraceMs: number;
   /** How long a client refused for capacity, a limit or shutdown is told to wait before retrying, ms. */
   retryAfterMs: number;
   /** WebSocket pings go out this often; a socket that did not answer the last one is closed, ms. */
@@ -158,6 +164,7 @@ export const DEFAULTS: ServerConfig = {
   jpegQuality: 85,
   renderJpegQuality: 90,
   maxInFlightPerSession: 16,
+  offlineSlackMs: 1000,
   encoderMaxBatch: 16,
   maxFramesPerCall: 256,
   clipFeedAheadSeconds: 2,
@@ -182,6 +189,7 @@ export const DEFAULTS: ServerConfig = {
   maxConcurrentStreams: 128,
   streamResetBurst: 200,
   streamResetRate: 20,
+  closeGraceMs: 1000,
   retryAfterMs: 2000,
   wsHeartbeatMs: 30_000,
   wsStatsIntervalMs: 5000,
@@ -215,4 +223,22 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (!(config.rateLimit >= 0) || !(config.rateBurst >= 1)) throw new Error("rateLimit must be >= 0 and rateBurst >= 1");
   if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
   return config;
+}
+
+/** Checks an origin list: each entry `*` or `scheme://host[:port]`; returns them normalised. */
+export function normaliseOrigins(list: readonly string[]): string[] {
+  return list.map((entry) => {
+    const value = entry.trim();
+    if (value === "*") return "*";
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new Error(`allowed origin must be * or scheme://host[:port], got "${entry}"`);
+    }
+    if (url.origin === "null" || url.pathname !== "/" || url.search || url.hash || url.username) {
+      throw new Error(`allowed origin must be * or scheme://host[:port] with no path, got "${entry}"`);
+    }
+    return url.origin;
+  });
 }

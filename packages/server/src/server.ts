@@ -37,8 +37,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** After the drain, how long requests still running (and the closing handshakes) may take, ms. */
-const CLOSE_GRACE_MS = 1000;
 /** How often the drain checks for utterances still running, ms. */
 const DRAIN_POLL_MS = 50;
 
@@ -50,7 +48,7 @@ export interface StartOptions extends ServerOptions {
 /** While draining, HTTP/1.1 connections close after their current response (each still sees readiness go). */
 function withDrain(app: LipSyncApp, handler: ReturnType<typeof connectNodeAdapter>): ReturnType<typeof connectNodeAdapter> {
   return (req, res) => {
-    if (app.isDraining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+    if (app.admission.draining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
     handler(req, res);
   };
 }
@@ -112,17 +110,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const drain = (drainMs: number): Promise<void> => {
     closing ??= (async () => {
       const started = performance.now();
-      logger.info({ drainMs, sessions: app.sessionCount, speaking: app.utterancesInProgress }, "server draining");
-      app.startDraining();
+      const { sessions } = app;
+      logger.info({ drainMs, sessions: sessions.count, speaking: sessions.speaking }, "server draining");
+      app.admission.startDraining();
       server.stopAccepting();
-      while (app.utterancesInProgress > 0 && performance.now() - started < drainMs) {
+      while (sessions.speaking > 0 && performance.now() - started < drainMs) {
         await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
       }
-      logger.info({ ms: Math.round(performance.now() - started), cut: app.utterancesInProgress, sessions: app.sessionCount }, "server shutting down");
+      logger.info({ ms: Math.round(performance.now() - started), cut: sessions.speaking, sessions: sessions.count }, "server shutting down");
       // Sockets first, so that WebSocket clients see 1001 (going away) rather than their session's error.
       ws.close();
-      app.closeAllSessions(new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: config.retryAfterMs }));
-      await server.close(CLOSE_GRACE_MS);
+      sessions.endAll(new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: config.retryAfterMs }));
+      await server.close(config.closeGraceMs);
       await app.close();
     })();
     return closing;

@@ -22,6 +22,15 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
+const GOAWAY = 7;
+
+/** The types of the complete HTTP/2 frames in `bytes` (9-byte headers: length, type, flags, stream). */
+function frameTypes(bytes: Buffer): number[] {
+  const types: number[] = [];
+  for (let at = 0; at + 9 <= bytes.length; at += 9 + bytes.readUIntBE(at, 3)) types.push(bytes[at + 3]!);
+  return types;
+}
+
 /** The connection preface, SETTINGS, then a HEADERS frame header claiming 3.8 MB (past the 16 KiB maximum). */
 function malformed(): Buffer {
   const settings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
@@ -40,13 +49,20 @@ describe("HTTP/2 liveness", () => {
       const c = net.connect(port, "127.0.0.1");
       c.on("error", () => undefined);
       await new Promise<void>((resolve) => c.on("connect", () => c.write(malformed(), () => resolve())));
-      // The server's GOAWAY (SETTINGS, ACK, GOAWAY: 46 bytes) says it saw the error.
-      await new Promise<void>((resolve) => {
-        let got = 0;
-        c.on("data", (d) => ((got += d.length) >= 46 ? resolve() : undefined));
-        setTimeout(resolve, 2000);
+      // The server's GOAWAY (after its SETTINGS and the ACK of ours) says it saw the error.
+      const frames = await new Promise<number[]>((resolve) => {
+        let got = Buffer.alloc(0);
+        const timer = setTimeout(() => resolve(frameTypes(got)), 2000);
+        c.on("data", (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+          if (frameTypes(got).includes(GOAWAY)) {
+            clearTimeout(timer);
+            resolve(frameTypes(got));
+          }
+        });
       });
       c.destroy();
+      expect(frames, "the server answered the malformed frame with GOAWAY").toContain(GOAWAY);
     }
     expect(await waitFor(() => tcpSockets() <= before, 5000), `${tcpSockets() - before} server sockets still open`).toBe(true);
   });
@@ -54,10 +70,14 @@ describe("HTTP/2 liveness", () => {
   it("keeps a healthy idle connection and its idle Speak-like stream open across many pings", async () => {
     const session = http2.connect(server.url);
     let closed = false;
+    let pings = 0;
     session.on("close", () => (closed = true));
+    // Node's client answers the server's keepalive pings itself and reports each one.
+    session.on("ping", () => pings++);
     const stream = session.request({ ":method": "POST", ":path": "/lipsync.v1.LipSyncService/Speak", "content-type": "application/grpc", te: "trailers" });
     stream.on("error", () => undefined);
-    await new Promise((r) => setTimeout(r, 1500)); // 7 ping intervals with nothing sent
+    // Seven keepalive rounds with nothing sent on the stream.
+    expect(await waitFor(() => pings >= 7 || closed, 10_000), `${pings} pings`).toBe(true);
     expect(closed).toBe(false);
     expect(stream.closed).toBe(false);
     stream.close(http2.constants.NGHTTP2_CANCEL);

@@ -11,6 +11,7 @@ import { SAMPLES_PER_FRAME } from "../src/audio/constants.js";
 import type { Avatar } from "../src/avatar/avatar.js";
 import { SessionRunner } from "../src/session/session-runner.js";
 import { MODELS_DIR } from "./reference.js";
+import { rectOf } from "./frames.js";
 
 export type Box = [number, number, number, number];
 
@@ -182,7 +183,7 @@ export async function measureClip(avatar: Avatar, samples: Float32Array, rate: n
       const f = out.frame;
       const source = await avatar.frame(f.sourceIndex);
       const crop = avatar.rect(f.sourceIndex);
-      const [mx, my, mw, mh] = f.mouthRect!;
+      const [mx, my, mw, mh] = rectOf(f.mouthBox)!;
       const image: Placed = f.patch ? { data: f.image, width: f.width, x: mx, y: my } : { data: f.image, width: f.width, x: 0, y: 0 };
       const src: Placed = { data: source.data, width: source.width, x: 0, y: 0 };
       result.opening.push(darkPixels(image, crop, box, luma) - darkPixels(src, crop, box, luma));

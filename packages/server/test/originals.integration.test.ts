@@ -16,12 +16,13 @@ import { parseWav } from "../src/audio/wav.js";
 import { importAvatar, type ImportOptions } from "../src/avatar/import/import-avatar.js";
 import { main } from "../src/cli/main.js";
 import { decodeImage } from "../src/engine/jpeg.js";
-import type { RenderedFrame } from "../src/engine/renderer.js";
 import { silentLogger } from "../src/logger.js";
 import { startServer, type RunningServer } from "../src/server.js";
 import { SessionRunner } from "../src/session/session-runner.js";
 import { speechLikePcm } from "./harness.js";
 import { originalDatasets } from "./originals.js";
+import { plain, rectOf } from "./frames.js";
+import { SourceView } from "@lipsync/proto";
 
 let data: string;
 let root: string;
@@ -94,8 +95,8 @@ describe("avatar import", () => {
 });
 
 describe("the contract at work", () => {
-  async function rgbFrame(name: string, index: number): Promise<RenderedFrame> {
-    return (await server.app.renderOwn(name, [index], "rgb"))[0]!;
+  async function rgbFrame(name: string, index: number) {
+    return plain((await server.app.oneShot.renderOwn(undefined, name, [index], "rgb"))[0]!);
   }
 
   it("a channel-swapped model, declared RGB, gives the same pixels as the BGR original", async () => {
@@ -104,7 +105,7 @@ describe("the contract at work", () => {
       const rgb = await rgbFrame("st-rgb", i);
       let max = 0;
       let changed = 0;
-      const source = (await server.app.sourceFrame("st", i, "full", "rgb")).image;
+      const source = (await server.app.oneShot.sourceFrame(undefined, "st", i, SourceView.FULL, "rgb")).image;
       for (let k = 0; k < bgr.image.length; k++) {
         max = Math.max(max, Math.abs(bgr.image[k]! - rgb.image[k]!));
         if (bgr.image[k] !== source[k]) changed++;
@@ -118,11 +119,11 @@ describe("the contract at work", () => {
   it("pastes the 320 px output inside the 4 px border only, leaving every other pixel the source's", async () => {
     const m = manifestOf("st");
     const frame = await rgbFrame("st", 5);
-    const source = (await server.app.sourceFrame("st", 5, "full", "rgb")).image;
+    const source = (await server.app.oneShot.sourceFrame(undefined, "st", 5, SourceView.FULL, "rgb")).image;
     const [bx, by, bw] = m.crop_boxes[5];
     const scale = bw / 328;
     expect(frame.mouthRect).toEqual([bx + Math.round(4 * scale), by + Math.round(4 * scale), Math.round(324 * scale) - Math.round(4 * scale), Math.round(324 * scale) - Math.round(4 * scale)]);
-    const [x0, y0, w, h] = frame.mouthRect;
+    const [x0, y0, w, h] = frame.mouthRect!;
     let inside = 0;
     for (let y = 0; y < 512; y++) {
       for (let x = 0; x < 512; x++) {
@@ -226,7 +227,7 @@ describe("live Speak on imported avatars", () => {
       if (out.type !== "frame") continue;
       const f = out.frame;
       const source = await avatar.frame(f.sourceIndex);
-      const [x0, y0, w, h] = f.mouthRect!;
+      const [x0, y0, w, h] = rectOf(f.mouthBox)!;
       let inside = 0;
       for (let y = 0; y < f.height; y++) {
         for (let x = 0; x < f.width; x++) {

@@ -4,7 +4,7 @@
  * go through the real Batcher (deadlines, cancellation, dropping) but only copy bytes.
  */
 import { DEFAULT_MEL, defaultMelTiming, SAMPLES_PER_FRAME } from "../src/audio/constants.js";
-import { Avatar } from "../src/avatar/avatar.js";
+import type { Avatar } from "../src/avatar/avatar.js";
 import { Batcher } from "../src/engine/batcher.js";
 import { LocalComposer } from "../src/engine/compose.js";
 import type { ImageContract } from "../src/engine/contract.js";
@@ -63,9 +63,7 @@ export function stubAvatar(options: { runMs?: number; maxBatch?: number } = {}):
     input: async () => new Float32Array(6 * size * size),
     rect: () => rect,
     mask: () => mask,
-    // The real window assembly, over the stub's manifest and silence feature.
-    audioWindow: Avatar.prototype.audioWindow,
-    silenceWindow: Avatar.prototype.silenceWindow,
+    idleImage: (index: number) => new Uint8Array(8).fill(index),
   } as unknown as Avatar;
   return { avatar, unetRuns, busy: () => running || unet.waiting > 0, close: () => (unet.close(), encoder.close()) };
 }

@@ -6,27 +6,19 @@
  * clock, when its first frame arrives; its frames are decoded into the stage's queue. When the
  * server goes away the avatar is loaded again with growing delays until it answers.
  */
-import { createLipSyncClient, LipSyncSocket, socketUrl, type FrameData, type LipSyncClient, type SpeechEvent } from "@lipsync/client";
+import { socketUrl, type FrameData, type SpeechEvent } from "@lipsync/client";
 import { decodeAudio, fromPcm16, mono, toPcm16 } from "./audio-output.js";
 import { CLOCK_RATE, DEFAULT_SAMPLES_PER_FRAME } from "./clock.js";
+import { BROWSER, type ConnectionDeps } from "./connection-deps.js";
+import { DEFAULT_FRAME_SIZE, PLAYER_DEFAULTS, type PlayerTunables } from "./defaults.js";
 import { JitterEstimator } from "./jitter-buffer.js";
 import type { MediaClock } from "./media-clock.js";
 import { Microphone } from "./microphone.js";
 import type { PerfMonitor } from "./perf.js";
 import type { FrameQueue, OnStage } from "./stage.js";
 
-/** Audio goes to the server in chunks of this length, seconds. */
-const CHUNK_SECONDS = 0.1;
-/** Retries after a failure wait this long at first, doubling up to the most, ms. */
-const RECONNECT_FIRST_MS = 500;
-const RECONNECT_MAX_MS = 8000;
-/** Source frames fetched at once while loading the avatar. */
-const SOURCE_FRAMES_AT_ONCE = 16;
-/** What the player assumes of an avatar whose metadata does not say (and the canvas before any avatar). */
-export const DEFAULT_FRAME_SIZE = 512;
-const DEFAULT_LOOKAHEAD_FRAMES = 2;
-/** A chunk scheduled this much later than the last one ended means the stream ran dry, seconds. */
-const LATE_CHUNK_S = 0.002;
+type Client = ReturnType<ConnectionDeps["createClient"]>;
+type Socket = Awaited<ReturnType<ConnectionDeps["connectSocket"]>>;
 
 /** Where to connect: the element's attributes, read at the moment they are needed. */
 export interface ServerTarget {
@@ -71,18 +63,20 @@ interface Utterance extends OnStage {
 }
 
 export class PlayerConnection {
-  private client: LipSyncClient | undefined;
-  private socket: LipSyncSocket | undefined;
+  private client: Client | undefined;
+  private socket: Socket | undefined;
   private sessionRate: number | undefined;
-  private connecting: Promise<LipSyncSocket> | undefined;
+  private connecting: Promise<Socket> | undefined;
   private current: Utterance | undefined;
   private mic: Microphone | undefined;
   private readonly jitter = new JitterEstimator();
-  private reconnectDelay = RECONNECT_FIRST_MS;
+  private readonly tune: PlayerTunables;
+  private readonly deps: ConnectionDeps;
+  private reconnectDelay: number;
   private reconnectTimer: number | undefined;
   /** Bumped by every load: an older load that finishes late is ignored. */
   private loadGeneration = 0;
-  private lookaheadFrames = DEFAULT_LOOKAHEAD_FRAMES;
+  private lookaheadFrames: number;
 
   constructor(
     private readonly target: ServerTarget,
@@ -91,7 +85,13 @@ export class PlayerConnection {
     private readonly frames: FrameQueue,
     private readonly monitor: PerfMonitor,
     private readonly events: ConnectionEvents,
-  ) {}
+    options: { tunables?: Partial<PlayerTunables>; deps?: Partial<ConnectionDeps> } = {},
+  ) {
+    this.tune = { ...PLAYER_DEFAULTS, ...options.tunables };
+    this.deps = { ...BROWSER, ...options.deps };
+    this.reconnectDelay = this.tune.reconnectFirstMs;
+    this.lookaheadFrames = this.tune.lookaheadFrames;
+  }
 
   /** The utterance being spoken, if any. */
   get utterance(): OnStage | undefined {
@@ -106,22 +106,23 @@ export class PlayerConnection {
     this.socket = undefined;
     this.sessionRate = undefined;
     try {
-      this.client = createLipSyncClient({ baseUrl: this.baseUrl(), ...(this.target.token ? { token: this.target.token } : {}) });
+      this.client = this.deps.createClient({ baseUrl: this.baseUrl(), ...(this.target.token ? { token: this.target.token } : {}) });
       const info = await this.client.getAvatar(this.target.avatar);
       const count = info.avatar?.frameCount ?? 0;
-      this.lookaheadFrames = info.avatar?.model?.lookaheadFrames ?? DEFAULT_LOOKAHEAD_FRAMES;
+      this.lookaheadFrames = info.avatar?.model?.lookaheadFrames ?? this.tune.lookaheadFrames;
       this.setSamplesPerFrame(info.avatar?.fps ? CLOCK_RATE / info.avatar.fps : DEFAULT_SAMPLES_PER_FRAME);
       const width = info.avatar?.width ?? DEFAULT_FRAME_SIZE;
       const height = info.avatar?.height ?? DEFAULT_FRAME_SIZE;
       const frames: ImageBitmap[] = new Array(count);
-      for (let i = 0; i < count; i += SOURCE_FRAMES_AT_ONCE) {
-        await Promise.all(Array.from({ length: Math.min(SOURCE_FRAMES_AT_ONCE, count - i) }, async (_, k) => {
+      const batch = this.tune.sourceFramesAtOnce;
+      for (let i = 0; i < count; i += batch) {
+        await Promise.all(Array.from({ length: Math.min(batch, count - i) }, async (_, k) => {
           const f = await this.client!.sourceFrame(this.target.avatar, i + k);
-          frames[i + k] = await createImageBitmap(new Blob([f.image as Uint8Array<ArrayBuffer>], { type: "image/jpeg" }));
+          frames[i + k] = await this.deps.decodeImage(f.image, "image/jpeg");
         }));
       }
       if (generation !== this.loadGeneration) return;
-      this.reconnectDelay = RECONNECT_FIRST_MS;
+      this.reconnectDelay = this.tune.reconnectFirstMs;
       this.events.ready({ frames, width, height });
     } catch (err) {
       if (generation !== this.loadGeneration) return;
@@ -137,7 +138,7 @@ export class PlayerConnection {
     const samples = mono(buffer);
     const socket = await this.session(buffer.sampleRate);
     const u = this.beginUtterance(buffer.sampleRate, false);
-    const chunk = Math.round(buffer.sampleRate * CHUNK_SECONDS);
+    const chunk = Math.round(buffer.sampleRate * this.tune.chunkSeconds);
     for (let i = 0; i < samples.length; i += chunk) this.send(socket, u, samples.subarray(i, i + chunk));
     socket.end();
   }
@@ -195,15 +196,14 @@ export class PlayerConnection {
 
   /** The element left the page: no retries, no microphone, no socket. */
   close(): void {
-    clearTimeout(this.reconnectTimer);
+    this.deps.clearTimeout(this.reconnectTimer);
     this.mic?.stop();
     this.socket?.close();
   }
 
-  // ---------------------------------------------------------------- connection
 
   private baseUrl(): string {
-    return this.target.server || location.origin;
+    return this.target.server || this.deps.origin();
   }
 
   private setSamplesPerFrame(spf: number): void {
@@ -211,19 +211,19 @@ export class PlayerConnection {
   }
 
   private scheduleReload(): void {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = window.setTimeout(() => void this.load(), this.reconnectDelay);
-    this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
+    this.deps.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = this.deps.setTimeout(() => void this.load(), this.reconnectDelay);
+    this.reconnectDelay = Math.min(this.tune.reconnectMaxMs, this.reconnectDelay * 2);
   }
 
   /** The WebSocket session at `rate`, (re)connecting if needed. */
-  private async session(rate: number): Promise<LipSyncSocket> {
+  private async session(rate: number): Promise<Socket> {
     if (this.socket && !this.socket.closed && this.sessionRate === rate) return this.socket;
     if (this.connecting && this.sessionRate === rate) return this.connecting;
     this.socket?.close();
     this.sessionRate = rate;
     this.connecting = (async () => {
-      const socket = await LipSyncSocket.connect({ url: socketUrl(this.baseUrl()), ...(this.target.token ? { token: this.target.token } : {}) });
+      const socket = await this.deps.connectSocket({ url: socketUrl(this.baseUrl()), ...(this.target.token ? { token: this.target.token } : {}) });
       socket.onEvent((e) => this.onEvent(e));
       socket.onClose((e) => {
         if (this.socket !== socket) return;
@@ -250,19 +250,15 @@ export class PlayerConnection {
     }
   }
 
-  // ---------------------------------------------------------------- utterances
 
   private beginUtterance(rate: number, silent: boolean): Utterance {
     if (this.current) this.clear();
-    this.current = {
-      rate, startPts: undefined, endPts: undefined, audioStart: undefined, pending: [], scheduledSamples: 0, silent,
-      sent: [], sentSamples: 0, startedEvent: false, lookaheadSamples: (this.lookaheadFrames + 1) * this.frames.samplesPerFrame, firstArrival: undefined,
-    };
+    this.current = newUtterance(rate, silent, (this.lookaheadFrames + 1) * this.frames.samplesPerFrame);
     this.monitor.firstFrameMs = undefined;
     return this.current;
   }
 
-  private send(socket: LipSyncSocket, u: Utterance, samples: Float32Array): void {
+  private send(socket: Socket, u: Utterance, samples: Float32Array): void {
     socket.pushAudio(toPcm16(samples));
     u.sentSamples += samples.length;
     u.sent.push({ samples: (u.sentSamples * CLOCK_RATE) / u.rate, at: performance.now() });
@@ -274,14 +270,13 @@ export class PlayerConnection {
     const out = this.clock.output!;
     const expected = out.scheduledUntil;
     const at = out.schedule(samples, u.rate, u.silent);
-    if (at > expected + LATE_CHUNK_S && u.startPts !== undefined) {
+    if (at > expected + this.tune.lateChunkSeconds && u.startPts !== undefined) {
       // The stream ran dry and this chunk starts late: move the clock with the sound.
       this.clock.setAnchor(u.startPts + (u.scheduledSamples * CLOCK_RATE) / u.rate, at);
     }
     u.scheduledSamples += samples.length;
   }
 
-  // ---------------------------------------------------------------- server events
 
   private onEvent(e: SpeechEvent): void {
     const u = this.current;
@@ -303,22 +298,7 @@ export class PlayerConnection {
   private onSpeechFrame(u: Utterance, frame: FrameData): void {
     const arrival = performance.now();
     if (u.startPts === undefined) u.startPts = frame.pts;
-    const rel = frame.pts - u.startPts;
-    // Latency: from sending the audio this frame needed to its arrival.
-    const needed = rel + u.lookaheadSamples;
-    const sent = u.sent.find((s) => s.samples >= needed) ?? u.sent[u.sent.length - 1];
-    if (sent) this.monitor.latency.add(arrival - sent.at);
-    while (u.sent.length > 1 && u.sent[1]!.samples < needed) u.sent.shift();
-    this.monitor.received.tick(arrival);
-    u.firstArrival ??= arrival;
-    this.jitter.add((arrival - u.firstArrival) / 1000 - rel / CLOCK_RATE);
-    if (frame.timings) {
-      this.monitor.server.inference.add(frame.timings.inferenceMs);
-      this.monitor.server.composite.add(frame.timings.compositeMs);
-      this.monitor.server.encode.add(frame.timings.encodeMs);
-      this.monitor.server.total.add(frame.timings.totalMs);
-      this.monitor.server.batch.add(frame.timings.batchSize);
-    }
+    measureArrival(u, frame, arrival, this.monitor, this.jitter);
     if (u.audioStart === undefined) {
       // First frame: start sound and picture together after the jitter allowance.
       const start = this.clock.now() + this.jitter.delay();
@@ -328,9 +308,35 @@ export class PlayerConnection {
       this.monitor.firstFrameMs = u.sent.length ? arrival - u.sent[0]!.at : undefined;
       for (const chunk of u.pending.splice(0)) this.play(u, chunk);
     }
-    const image = new Blob([frame.image as Uint8Array<ArrayBuffer>], { type: frame.format === "jpeg" ? "image/jpeg" : "application/octet-stream" });
-    void createImageBitmap(image).then((bitmap) => {
+    void this.deps.decodeImage(frame.image, frame.format === "jpeg" ? "image/jpeg" : "application/octet-stream").then((bitmap) => {
       if (this.current !== u || !this.frames.push(frame.pts, { bitmap, frame })) bitmap.close();
     }, () => undefined);
+  }
+}
+
+function newUtterance(rate: number, silent: boolean, lookaheadSamples: number): Utterance {
+  return {
+    rate, startPts: undefined, endPts: undefined, audioStart: undefined, pending: [], scheduledSamples: 0, silent,
+    sent: [], sentSamples: 0, startedEvent: false, lookaheadSamples, firstArrival: undefined,
+  };
+}
+
+/** A speech frame's arrival in the figures: latency from the audio it needed, jitter, the server's stage times. */
+function measureArrival(u: Utterance, frame: FrameData, arrival: number, monitor: PerfMonitor, jitter: JitterEstimator): void {
+  const rel = frame.pts - u.startPts!;
+  const needed = rel + u.lookaheadSamples;
+  const sent = u.sent.find((s) => s.samples >= needed) ?? u.sent[u.sent.length - 1];
+  if (sent) monitor.latency.add(arrival - sent.at);
+  while (u.sent.length > 1 && u.sent[1]!.samples < needed) u.sent.shift();
+  monitor.received.tick(arrival);
+  u.firstArrival ??= arrival;
+  jitter.add((arrival - u.firstArrival) / 1000 - rel / CLOCK_RATE);
+  const t = frame.timings;
+  if (t) {
+    monitor.server.inference.add(t.inferenceMs);
+    monitor.server.composite.add(t.compositeMs);
+    monitor.server.encode.add(t.encodeMs);
+    monitor.server.total.add(t.totalMs);
+    monitor.server.batch.add(t.batchSize);
   }
 }

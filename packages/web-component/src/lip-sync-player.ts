@@ -12,7 +12,8 @@
  */
 import { html, LitElement, nothing, type PropertyValues } from "lit";
 import { CLOCK_RATE } from "./clock.js";
-import { DEFAULT_FRAME_SIZE, PlayerConnection } from "./connection.js";
+import { PlayerConnection } from "./connection.js";
+import { DEFAULT_FRAME_SIZE } from "./defaults.js";
 import { MediaClock } from "./media-clock.js";
 import { drawChart, overlayTemplate, playerStyles } from "./overlay.js";
 import { PerfMonitor, type PerfSnapshot } from "./perf.js";

@@ -8,13 +8,15 @@
 import type { MemoryMode } from "../config.js";
 import { LipSyncError } from "../errors.js";
 import { decodeImage } from "../engine/jpeg.js";
-import { layWindow, windowFeatures, windowLength } from "../audio/frontends/feature-window.js";
+import { trackWindow, type WindowSource } from "../audio/frontends/feature-window.js";
 import type { ImageContract } from "../engine/contract.js";
 import { cropToPlanar, modelInputBytes, pasteMask, type PasteMask, type Rect, type RgbImage } from "../engine/image-ops.js";
 import type { ImageInput, LipSyncModel } from "../engine/model.js";
 import { LocalComposer, type Composer, type FrameRef, type FrameStore } from "../engine/compose.js";
+import type { ImageEncoding } from "../engine/frame.js";
+import { rgbToI420, rgbToRgba } from "../engine/pixels.js";
 import type { RenderSource } from "../engine/renderer.js";
-import { PromiseLru } from "./lru.js";
+import { BoundedMap, PromiseLru } from "./lru.js";
 import type { Manifest } from "./manifest.js";
 
 export class Avatar implements RenderSource {
@@ -30,6 +32,8 @@ export class Avatar implements RenderSource {
   ownFeatures: Float32Array[] | undefined;
   readonly loadedAt = Date.now();
   private readonly masks = new Map<string, PasteMask>();
+  /** Raw idle frames by encoding and index; in lazy mode bounded like the frame cache. */
+  private readonly idleImages: Map<string, Uint8Array>;
   private readonly preloaded: { frames: FrameStore; inputs: InputStore } | undefined;
   readonly composer: Composer;
   private readonly frameCache: PromiseLru<RgbImage>;
@@ -55,6 +59,7 @@ export class Avatar implements RenderSource {
     this.silenceFeature = args.silenceFeature;
     this.preloaded = args.preloaded;
     this.frameCache = new PromiseLru(args.cacheFrames);
+    this.idleImages = args.preloaded ? new Map() : new BoundedMap(args.cacheFrames);
     this.inputCache = new PromiseLru(args.cacheFrames);
   }
 
@@ -72,28 +77,31 @@ export class Avatar implements RenderSource {
     return this.manifest.model.image;
   }
 
+  /** What its audio windows are laid from (features.ts, feature-window.ts). */
+  get windowSource(): WindowSource {
+    return { audio: this.manifest.model.audio, silence: this.silenceFeature };
+  }
+
   /** The audio window of frame `index` driven by the avatar's own track, or undefined. */
   ownWindow(index: number): Float32Array | undefined {
-    const features = this.ownFeatures;
-    if (!features) return undefined;
-    const { window, featureDim } = this.manifest.model.audio;
-    return layWindow(windowFeatures(window, index, features.length, (k) => features[k], this.silenceFeature), featureDim);
+    return this.ownFeatures && trackWindow(this.windowSource, index, this.ownFeatures);
   }
 
   /**
-   * Frame `frame`'s audio window (the UNet's audio input) from per-frame features: `feature(k)`
-   * of frame k of an utterance of `count` frames (undefined while it is still arriving), padded
-   * as the manifest says, once every feature it reads has resolved.
+   * Source frame `index` as an idle frame in `encoding`: the package's own JPEG, or raw pixels
+   * (converted once per frame and kept: idle frames repeat), synchronously when they are at hand.
    */
-  async audioWindow(frame: number, count: number | undefined, feature: (k: number) => Float32Array | Promise<Float32Array>): Promise<Float32Array> {
-    const { window, featureDim } = this.manifest.model.audio;
-    return layWindow(await Promise.all(windowFeatures(window, frame, count, feature, this.silenceFeature)), featureDim);
-  }
-
-  /** The audio window of silence in every slot (what capacity measurement renders with). */
-  silenceWindow(): Float32Array {
-    const { window, featureDim } = this.manifest.model.audio;
-    return layWindow(new Array<Float32Array | undefined>(windowLength(window)).fill(this.silenceFeature), featureDim);
+  idleImage(index: number, encoding: ImageEncoding): Uint8Array | Promise<Uint8Array> {
+    if (encoding === "jpeg") return this.sourceJpegs[index]!;
+    const key = `${encoding}:${index}`;
+    const have = this.idleImages.get(key);
+    if (have) return have;
+    const convert = (f: RgbImage) => {
+      const image = encoding === "rgb" ? f.data : encoding === "rgba" ? rgbToRgba(f.data, f.width, f.height) : rgbToI420(f.data, f.width, f.height);
+      this.idleImages.set(key, image);
+      return image;
+    };
+    return this.preloaded ? convert(this.preloaded.frames.frame(index)) : this.frame(index).then(convert);
   }
 
   /** Throws INVALID_ARGUMENT for an index outside the footage: never wraps, never guesses. */

@@ -99,7 +99,7 @@ export async function loadAvatar(dir: string, name: string, config: ServerConfig
     contract,
     {
       device: config.device, threads: config.inferenceThreads, maxBatch: config.maxBatch, maxBatchWaitMs: config.maxBatchWaitMs, buckets: config.batchBuckets,
-      encoderMaxBatch: config.encoderMaxBatch,
+      encoderMaxBatch: config.encoderMaxBatch, defaultSlackMs: config.offlineSlackMs,
     },
     logger,
   ).catch((err) => {

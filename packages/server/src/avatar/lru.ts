@@ -22,3 +22,16 @@ export class PromiseLru<V> {
     return this.map.size;
   }
 }
+
+/** A Map that forgets its oldest entries past `capacity` (insertion order). */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly capacity: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    super.set(key, value);
+    while (this.size > this.capacity) this.delete(this.keys().next().value!);
+    return this;
+  }
+}

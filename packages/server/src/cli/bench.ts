@@ -24,10 +24,10 @@ export const bench: Command = {
     app.registry.locate(name);
     try {
       const avatar = await app.registry.get(name);
-      await app.renderOwn(name, [0, 1, 2, 3], "jpeg");
+      await app.oneShot.renderOwn(undefined, name, [0, 1, 2, 3], "jpeg");
       const t = performance.now();
       const indices = Array.from({ length: frames }, (_, i) => i % avatar.frameCount);
-      for (let i = 0; i < indices.length; i += 32) await app.renderOwn(name, indices.slice(i, i + 32), "jpeg");
+      for (let i = 0; i < indices.length; i += 32) await app.oneShot.renderOwn(undefined, name, indices.slice(i, i + 32), "jpeg");
       const ms = performance.now() - t;
       const stages = Object.fromEntries(app.stats.stages().map((s) => [s.stage, { p50: Number(s.p50.toFixed(2)), p99: Number(s.p99.toFixed(2)) }]));
       process.stdout.write(JSON.stringify({ bench: "engine", avatar: name, frames, fps: Number(((frames * 1000) / ms).toFixed(1)), mean_batch: Number(app.stats.meanBatchSize.toFixed(2)), stages_ms: stages, cpus: os.cpus().length, cpu: os.cpus()[0]?.model }) + "\n");

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { LipSyncApp } from "../app.js";
 import { DEFAULTS, resolveConfig } from "../config.js";
-import { ClipFeeder } from "../session/clip-feeder.js";
+import { playClip } from "../session/clip-feeder.js";
 import { createLogger } from "../logger.js";
 import { checkAvatarFolders, checkReadableFile, checkWritableFolder, decodeAudioFile, requireFfmpeg } from "./checks.js";
 import { intOption, stringOption, UsageError, type Command } from "./options.js";
@@ -46,17 +46,18 @@ export const render: Command = {
     const app = new LipSyncApp(resolveConfig({ ...options, logLevel: "warn" }), createLogger("warn"));
     app.registry.locate(avatarName);
     const wav = await decodeAudioFile(audioFile);
-    const { runner, avatar } = await app.openSession({ avatar: avatarName, sampleRate: wav.sampleRate, continuous: false, encoding: "jpeg", quality, realtime: false });
+    const session = await app.sessions.open(undefined, {
+      avatar: avatarName, audio: { sampleRate: wav.sampleRate, encoding: "f32le", channels: 1 }, continuous: false, encoding: "jpeg", quality, realtime: false,
+    });
+    const { avatar } = session;
     const dir = mkdtempSync(path.join(os.tmpdir(), "lipsync-render-"));
     const started = performance.now();
     try {
-      const feeder = new ClipFeeder(runner, wav.samples, wav.sampleRate, app.config.clipFeedAheadSeconds);
-      feeder.feed();
       let n = 0;
-      for await (const o of runner) {
-        if (o.type === "frame") writeFileSync(path.join(dir, `${String(n++).padStart(6, "0")}.jpg`), o.frame.image);
-        if (o.type === "speech-ended") break;
-        feeder.feed();
+      for await (const e of playClip(session, wav.samples, wav.sampleRate, app.config.clipFeedAheadSeconds, "end")) {
+        if (e.type === "error") throw e.error;
+        if (e.type === "frame") writeFileSync(path.join(dir, `${String(n++).padStart(6, "0")}.jpg`), e.frame.image);
+        if (e.type === "speech-ended") break;
       }
       const renderMs = performance.now() - started;
       // Written beside the target and renamed at the end: never a half-written MP4 under its name.
@@ -72,7 +73,7 @@ export const render: Command = {
       process.stdout.write(JSON.stringify({ out, frames: n, audio_seconds: Number(seconds.toFixed(2)), render_ms: Math.round(renderMs), realtime_factor: Number((seconds * 1000 / renderMs).toFixed(2)) }) + "\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
-      app.closeSession(runner);
+      session.close();
       await app.close();
     }
   },

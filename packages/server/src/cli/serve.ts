@@ -12,9 +12,9 @@ import { checkAvatarFolders, checkPortFree } from "./checks.js";
 import { intOption, listOption, stringOption, UsageError, type Command, type Values } from "./options.js";
 import { AVATAR_OPTIONS, serverOptions } from "./server-options.js";
 
-async function allAvatarNames(roots: string[]): Promise<string[]> {
+function allAvatarNames(roots: string[]): string[] {
   const app = new LipSyncApp(resolveConfig({ avatarRoots: roots }), silentLogger());
-  return (await app.listAvatars()).map((a) => a.name);
+  return app.registry.names();
 }
 
 /** Tokens and the JWT key from --auth-token, --auth-token-file, --admin-token, --jwt-public-key. */
@@ -105,7 +105,7 @@ export const serve: Command = {
     resolveConfig({ ...options, ...admission, port, host, allowOrigins });
     await checkPortFree(port ?? DEFAULTS.port, host ?? DEFAULTS.host);
     const given = listOption(values, "preload");
-    const preload = given.length ? given : await allAvatarNames(options.avatarRoots!);
+    const preload = given.length ? given : allAvatarNames(options.avatarRoots!);
     const server = await startServer({
       ...options, ...admission, port, host, preloadAvatars: preload, allowOrigins, staticMounts: defaultStaticMounts(),
     });

@@ -5,16 +5,18 @@
  *
  * Scheduling is earliest-deadline-first: a live session's frame, due soon, goes ahead of a bulk
  * render due later, so one busy caller cannot starve the others. An item may be cancelled (its
- * AbortSignal) or, if `droppable`, dropped once its deadline can no longer be met (it has passed,
- * or is nearer than a batch's recent run time plus the recent time from a run to the finished
- * frame, `noteAfterRun`): neither is ever run. Under overload that matters:
+ * AbortSignal) or, if `droppable`, dropped by the late-frame rule (deadline.ts) once its deadline
+ * can no longer be met: it has passed, or is nearer than a batch's recent run time plus the recent
+ * time from a run to the finished frame (`noteAfterRun`). Neither is ever run. Under overload that matters:
  * plain EDF would keep running the most urgent items just too late to be of use, so that every
  * frame is computed and then thrown away; dropping the hopeless ones first spends the model on
  * frames that still arrive in time.
  * With `buckets`, a batch of n items runs at the smallest bucket size >= n (the model pads), so
  * the model sees only a few batch shapes, each warmed up once at load.
  */
+import { DEFAULTS } from "../config.js";
 import { LipSyncError } from "../errors.js";
+import { DROPPED, FrameDropped, tooLate, type Schedule } from "./deadline.js";
 
 export interface BatchTiming {
   /** Time the item waited before its batch started, ms. */
@@ -25,14 +27,8 @@ export interface BatchTiming {
   batchSize: number;
 }
 
-export interface SubmitOptions {
-  /** When the result is wanted, on the batcher's clock (performance.now() by default); earlier deadlines run first. */
-  deadline?: number;
-  /** Drop the item, unrun, once its deadline has passed (a late live frame is worthless). */
-  droppable?: boolean;
-  /** Cancels the item while it waits; a running batch is not interrupted. */
-  signal?: AbortSignal;
-}
+/** Deadlines are on the batcher's clock (performance.now() unless a test passes its own). */
+export type SubmitOptions = Schedule;
 
 interface Pending<I, O> {
   input: I;
@@ -53,16 +49,15 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /** Allowed batch sizes, ascending; the largest is the effective maxBatch. Default: any size. */
   buckets?: number[];
+  /** Deadline of an item submitted without one: enqueue time + this, ms (ServerConfig.offlineSlackMs). */
+  defaultSlackMs?: number;
   /** The clock, ms (tests pass their own). Default: performance.now. */
   now?: () => number;
 }
 
-/** Deadline of an item submitted without one: enqueue time + this, ms. */
-const DEFAULT_BUDGET_MS = 1000;
-
-/** Rejection reasons callers tell apart. */
-export const DROPPED = "frame dropped: it would arrive too late";
+/** Rejection reasons: a cancelled item, and (deadline.ts) a dropped one. */
 export const CANCELLED = "cancelled";
+export { DROPPED, FrameDropped };
 
 export class Batcher<I, O> {
   /** Waiting items, ordered by deadline. */
@@ -82,12 +77,14 @@ export class Batcher<I, O> {
   /** Recent time from a run's end to its item's use (compositing, encoding; moving average), ms. */
   private afterEstimateMs = 0;
   private readonly now: () => number;
+  private readonly defaultSlackMs: number;
 
   constructor(private readonly run: BatchRunner<I, O>, private readonly options: BatcherOptions) {
     const buckets = options.buckets?.filter((b) => b >= 1 && b <= options.maxBatch).sort((a, b) => a - b);
     this.buckets = buckets?.length ? buckets : undefined;
     this.maxBatch = this.buckets ? this.buckets.at(-1)! : Math.max(1, options.maxBatch);
     this.now = options.now ?? (() => performance.now());
+    this.defaultSlackMs = options.defaultSlackMs ?? DEFAULTS.offlineSlackMs;
   }
 
   submit(input: I, opts: SubmitOptions = {}): Promise<{ output: O; timing: BatchTiming }> {
@@ -96,7 +93,7 @@ export class Batcher<I, O> {
     return new Promise((resolve, reject) => {
       const enqueued = this.now();
       const p: Pending<I, O> = {
-        input, enqueued, deadline: opts.deadline ?? enqueued + DEFAULT_BUDGET_MS, droppable: opts.droppable ?? false,
+        input, enqueued, deadline: opts.deadline ?? enqueued + this.defaultSlackMs, droppable: opts.droppable ?? false,
         signal: opts.signal, onAbort: undefined, resolve, reject,
       };
       if (opts.signal) {
@@ -176,14 +173,15 @@ export class Batcher<I, O> {
 
   /** The next batch: droppable items that cannot be in time are dropped on the way. */
   private take(): Pending<I, O>[] {
-    // The soonest an item taken now could be of use: a run, then compositing and encoding.
-    const usableAt = this.now() + this.runEstimateMs + this.afterEstimateMs;
+    // What an item taken now still needs before it is of use: a run, then compositing and encoding.
+    const now = this.now();
+    const ahead = this.runEstimateMs + this.afterEstimateMs;
     const batch: Pending<I, O>[] = [];
     while (this.queue.length > 0 && batch.length < this.maxBatch) {
       const p = this.queue.shift()!;
-      if (p.droppable && p.deadline < usableAt) {
+      if (tooLate(p, now, ahead)) {
         this.dropped++;
-        this.settle(p, undefined, new LipSyncError("deadline_exceeded", DROPPED));
+        this.settle(p, undefined, new FrameDropped());
       } else {
         batch.push(p);
       }

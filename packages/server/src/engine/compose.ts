@@ -4,10 +4,12 @@
  * thread (`LocalComposer`, best on a couple of cores) or in a pool of worker threads
  * (compose-pool.ts), so that on a many-core machine the main thread only moves bytes.
  */
+import type { ImageEncoding } from "./frame.js";
 import { composite, compositePatch, type OutputGeometry, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
 import { encodeJpeg } from "./jpeg.js";
+import { rgbToI420, rgbToRgba } from "./pixels.js";
 
-export type ImageEncoding = "jpeg" | "rgb";
+export type { ImageEncoding };
 
 export interface ComposeRequest {
   /** The model's output crop [3, size, size]; a pool takes ownership (it is transferred). */
@@ -66,8 +68,17 @@ export async function composeFrame(frame: RgbImage, req: ComposeRequest): Promis
     ? compositePatch(frame, req.output, req.geometry, req.rect, req.mask)
     : { data: composite(frame, req.output, req.geometry, req.rect, req.mask), width: frame.width, height: frame.height };
   const t1 = performance.now();
-  const image = req.encoding === "rgb" ? picture.data : new Uint8Array(await encodeJpeg(picture.data, picture.width, picture.height, req.quality));
+  const image = await encodeImage(picture, req.encoding, req.quality);
   return { image, width: picture.width, height: picture.height, compositeMs: t1 - t0, encodeMs: performance.now() - t1 };
+}
+
+/** An RGB picture in the frame's encoding: JPEG, or raw pixels (RGB as it is, RGBA, I420). */
+export async function encodeImage(picture: RgbImage, encoding: ImageEncoding, quality: number): Promise<Uint8Array> {
+  const { data, width, height } = picture;
+  if (encoding === "jpeg") return new Uint8Array(await encodeJpeg(data, width, height, quality));
+  if (encoding === "rgba") return rgbToRgba(data, width, height);
+  if (encoding === "i420") return rgbToI420(data, width, height);
+  return data;
 }
 
 export class LocalComposer implements Composer {

@@ -269,3 +269,17 @@ function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, fr
     }
   }
 }
+
+/**
+ * Half of a cached 6-channel input (`modelInputBytes`: planar bytes in the model's channel order)
+ * as interleaved RGB: half 0 is the crop, half 1 the masked crop.
+ */
+export function inputHalfToRgb(bytes: Uint8Array, size: number, half: 0 | 1, order: ChannelOrder, out = new Uint8Array(size * size * 3)): Uint8Array {
+  const plane = size * size;
+  const planes = planeOrder(order).map((p) => (3 * half + p) * plane);
+  for (let c = 0; c < 3; c++) {
+    const src = bytes.subarray(planes[c]!, planes[c]! + plane);
+    for (let i = 0; i < plane; i++) out[3 * i + c] = src[i]!;
+  }
+  return out;
+}

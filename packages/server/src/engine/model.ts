@@ -33,6 +33,8 @@ export interface ModelOptions {
   buckets?: "auto" | "pow2" | "any";
   /** Most inputs in one audio-encoder run (default: 16, or maxBatch if larger). */
   encoderMaxBatch?: number;
+  /** Deadline of work submitted without one (ServerConfig.offlineSlackMs). */
+  defaultSlackMs?: number;
 }
 
 export interface Timed<T> {
@@ -124,9 +126,10 @@ export class LipSyncModel {
       execution_provider: provider, intra_op_num_threads: String(provider === "cuda" ? 1 : options.threads), graph_optimization_level: "all",
       ...(provider === "cuda" ? { device_id: "0", cudnn_conv_algo_search: "EXHAUSTIVE (binding default; hence the warm-up)" } : {}),
     };
-    this.unetBatcher = new Batcher((items, size) => this.runUnet(items, size), { maxBatch: unetMax, maxWaitMs: options.maxBatchWaitMs, ...(this.unetBuckets ? { buckets: this.unetBuckets } : {}) });
+    const slack = options.defaultSlackMs === undefined ? {} : { defaultSlackMs: options.defaultSlackMs };
+    this.unetBatcher = new Batcher((items, size) => this.runUnet(items, size), { maxBatch: unetMax, maxWaitMs: options.maxBatchWaitMs, ...slack, ...(this.unetBuckets ? { buckets: this.unetBuckets } : {}) });
     this.encoderBatcher = encoderWorker
-      ? new Batcher((items, size) => this.runEncoder(items, size), { maxBatch: encoderMax, maxWaitMs: options.maxBatchWaitMs, ...(this.encoderBuckets ? { buckets: this.encoderBuckets } : {}) })
+      ? new Batcher((items, size) => this.runEncoder(items, size), { maxBatch: encoderMax, maxWaitMs: options.maxBatchWaitMs, ...slack, ...(this.encoderBuckets ? { buckets: this.encoderBuckets } : {}) })
       : undefined;
   }
 

@@ -1,14 +1,17 @@
 /**
- * One frame through the whole pipeline: model input (cached per source frame) + audio context
- * -> batched UNet -> composite into the source frame -> encode. Knows nothing of avatars,
- * sessions or transports: a `RenderSource` supplies the pixels and the model.
+ * The render stage: one frame through the engine. Model input (cached per source frame) and the
+ * frame's audio window -> the batched UNet -> composite into the source frame -> encode, as a
+ * lipsync.v1 Frame. Knows nothing of avatars, sessions or transports: a `RenderSource` supplies
+ * the pixels and the model. A droppable frame that missed its deadline by the time it is encoded
+ * is dropped here (deadline.ts), as the batcher drops one that could not make it before its run.
  */
-import type { SubmitOptions } from "./batcher.js";
-import type { Composer, FrameRef, ImageEncoding } from "./compose.js";
+import type { Composer, FrameRef } from "./compose.js";
+import { FrameDropped, tooLate, type Schedule } from "./deadline.js";
+import { makeFrame, makeTimings, type Frame, type ImageEncoding, type StageTimings } from "./frame.js";
 import type { OutputGeometry, PasteMask, Rect } from "./image-ops.js";
 import type { ImageInput, LipSyncModel } from "./model.js";
 
-export type { ImageEncoding };
+export type { Frame, ImageEncoding, StageTimings };
 
 export interface RenderSource {
   readonly model: LipSyncModel;
@@ -26,31 +29,11 @@ export interface RenderSource {
   readonly output: OutputGeometry;
 }
 
-export interface StageTimings {
-  prepareMs: number;
-  queueMs: number;
-  inferenceMs: number;
-  compositeMs: number;
-  encodeMs: number;
-  totalMs: number;
-  batchSize: number;
-}
-
-export interface RenderedFrame {
-  /** The whole frame, or only the mouth box when `patch`. */
-  image: Uint8Array;
-  width: number;
-  height: number;
-  patch: boolean;
-  /** pts on the avatar's own-track clock (index * samples per frame), set by who knows the avatar. */
-  pts?: number;
-  /** Where the output was pasted (the paste region), frame pixels (x, y, width, height). */
-  mouthRect: Rect;
-  timings: StageTimings;
-}
-
 export interface RenderRequest {
+  /** Source frame index. */
   index: number;
+  /** pts the frame shows, 16 kHz samples of its clock (default 0). */
+  pts?: number;
   /** The frame's audio window: per-frame features, oldest first, flat (the model's audio input). */
   audio: Float32Array;
   encoding: ImageEncoding;
@@ -59,11 +42,11 @@ export interface RenderRequest {
   patch?: boolean;
   /** performance.now() when the work for this frame began (defaults to now). */
   startedAt?: number;
-  /** Deadline, late dropping and cancellation of the model run (engine/batcher.ts). */
-  schedule?: SubmitOptions;
+  /** Deadline, late dropping and cancellation (deadline.ts). */
+  schedule?: Schedule;
 }
 
-export async function renderFrame(source: RenderSource, req: RenderRequest): Promise<RenderedFrame> {
+export async function renderFrame(source: RenderSource, req: RenderRequest): Promise<Frame> {
   const t0 = req.startedAt ?? performance.now();
   // The frame (decoded on demand in lazy mode) is fetched while the model runs.
   const frame = source.frameRef(req.index);
@@ -79,20 +62,13 @@ export async function renderFrame(source: RenderSource, req: RenderRequest): Pro
   });
   const t2 = performance.now();
   source.model.noteAfterRun(t2 - ran);
-  return {
-    image: composed.image,
-    width: composed.width,
-    height: composed.height,
-    patch: Boolean(req.patch),
-    mouthRect: [rect[0] + mask.x0, rect[1] + mask.y0, mask.x1 - mask.x0, mask.y1 - mask.y0],
-    timings: {
-      prepareMs: t1 - t0,
-      queueMs: timing.queueMs,
-      inferenceMs: timing.runMs,
-      compositeMs: composed.compositeMs,
-      encodeMs: composed.encodeMs,
-      totalMs: t2 - t0,
-      batchSize: timing.batchSize,
-    },
-  };
+  if (req.schedule && tooLate(req.schedule, t2)) throw new FrameDropped();
+  return makeFrame({
+    image: composed.image, encoding: req.encoding, width: composed.width, height: composed.height, sourceIndex: req.index, pts: req.pts ?? 0, kind: "speech",
+    patch: Boolean(req.patch), mouthRect: [rect[0] + mask.x0, rect[1] + mask.y0, mask.x1 - mask.x0, mask.y1 - mask.y0],
+    timings: makeTimings({
+      prepareMs: t1 - t0, queueMs: timing.queueMs, inferenceMs: timing.runMs, compositeMs: composed.compositeMs, encodeMs: composed.encodeMs,
+      totalMs: t2 - t0, batchSize: timing.batchSize,
+    }),
+  });
 }

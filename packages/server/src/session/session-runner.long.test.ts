@@ -68,7 +68,7 @@ describe("audio after end", () => {
     const out = await read(r, (o) => o.type === "playback-finished" && ++ended === 2);
     const kinds = out.filter((o) => o.type !== "frame").map((o) => o.type);
     expect(kinds).toEqual(["speech-started", "speech-ended", "playback-finished", "speech-started", "speech-ended", "playback-finished"]);
-    const pts = out.flatMap((o) => (o.type === "frame" ? [o.frame.pts] : []));
+    const pts = out.flatMap((o) => (o.type === "frame" ? [Number(o.frame.pts)] : []));
     expect(pts).toEqual(Array.from({ length: 15 }, (_, i) => pts[0]! + i * SAMPLES_PER_FRAME));
     const second = out.filter((o) => o.type === "speech-started")[1];
     expect(second).toEqual({ type: "speech-started", pts: pts[0]! + 10 * SAMPLES_PER_FRAME });
@@ -84,13 +84,13 @@ describe("overload", () => {
     r.pushAudio(speech(frames));
     r.end();
     const out = await read(r, (o) => o.type === "playback-finished");
-    const rendered = out.flatMap((o) => (o.type === "frame" ? [o.frame.pts] : []));
+    const rendered = out.flatMap((o) => (o.type === "frame" ? [Number(o.frame.pts)] : []));
     const dropped = out.flatMap((o) => (o.type === "frames-dropped" ? [[o.startPts, o.endPts] as const] : []));
     expect(dropped.length).toBeGreaterThan(0);
     // Every pts is accounted for exactly once, rendered or dropped, in order.
     const covered: number[] = [];
     for (const o of out) {
-      if (o.type === "frame") covered.push(o.frame.pts);
+      if (o.type === "frame") covered.push(Number(o.frame.pts));
       if (o.type === "frames-dropped") for (let p = o.startPts; p < o.endPts; p += SAMPLES_PER_FRAME) covered.push(p);
     }
     expect(covered).toEqual(Array.from({ length: frames }, (_, i) => covered[0]! + i * SAMPLES_PER_FRAME));

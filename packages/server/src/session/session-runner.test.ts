@@ -5,6 +5,7 @@ import { FRAME_MS } from "../audio/constants.js";
 import type { Avatar } from "../avatar/avatar.js";
 import type { AvatarRegistry } from "../avatar/registry.js";
 import { SessionRunner, type SessionOutput } from "./session-runner.js";
+import { kindOf, rectOf } from "../../test/frames.js";
 
 let registry: AvatarRegistry;
 let avatar: Avatar;
@@ -31,7 +32,7 @@ describe("backpressure", () => {
     runner.end();
     const pts: number[] = [];
     for await (const out of runner) {
-      if (out.type === "frame") pts.push(out.frame.pts);
+      if (out.type === "frame") pts.push(Number(out.frame.pts));
       if (out.type === "playback-finished") break;
     }
     expect(pts.length).toBe(Math.ceil(24000 / 640));
@@ -50,7 +51,7 @@ describe("backpressure", () => {
       outputs.push(out);
       if (outputs.length === 7) break;
     }
-    const pts = outputs.map((o) => (o.type === "frame" ? o.frame.pts : -1));
+    const pts = outputs.map((o) => (o.type === "frame" ? Number(o.frame.pts) : -1));
     // Frames stay in pts order; the ones that did not fit were skipped, not queued.
     for (let i = 1; i < pts.length; i++) expect(pts[i]!).toBeGreaterThan(pts[i - 1]!);
     expect(pts.at(-1)! - pts[0]!).toBeGreaterThan(6 * 640);
@@ -65,7 +66,7 @@ describe("barge-in", () => {
     const after: SessionOutput[] = [];
     let cleared = false;
     for await (const out of runner) {
-      if (!cleared && out.type === "frame" && out.frame.kind === "speech") {
+      if (!cleared && out.type === "frame" && kindOf(out.frame) === "speech") {
         runner.clear();
         cleared = true;
         continue;
@@ -75,7 +76,7 @@ describe("barge-in", () => {
     }
     expect(after.map((o) => o.type)).toEqual(["speech-ended", "playback-finished", "frame"]);
     expect(after[0]).toMatchObject({ interrupted: true });
-    expect(after[2]!.type === "frame" && after[2]!.frame.kind).toBe("idle");
+    expect(after[2]!.type === "frame" && kindOf(after[2]!.frame)).toBe("idle");
     runner.close();
   });
 });
@@ -99,7 +100,7 @@ describe("mouth patches", () => {
     expect(patches.length).toBe(full.length);
     patches.forEach((p, i) => {
       const f = full[i]!;
-      const [x0, y0, w, h] = p.mouthRect!;
+      const [x0, y0, w, h] = rectOf(p.mouthBox)!;
       expect(p.patch).toBe(true);
       expect(p.sourceIndex).toBe(f.sourceIndex);
       expect([p.width, p.height]).toEqual([w, h]);

@@ -1,50 +1,40 @@
 /**
- * Drives a SpeechSession against the engine: turns its jobs into rendered frames (batched with
- * every other session of the avatar), keeps outputs in pts order, paces idle frames, and bounds
- * every queue. Transports feed it commands and read `SessionOutput`s from its async iterator;
- * it imports no transport.
+ * Drives one live session through the pipeline's stages, in one direction:
+ *
+ *   audio -> SpeechSession (clock, utterances, idle, jobs; Sans-I/O)
+ *         -> FeatureStage (encoder features, audio windows)
+ *         -> render stage (engine/renderer.ts: batched UNet, compose, encode)
+ *         -> OutputQueue (pts order, barge-in generations, backpressure)
+ *
+ * and paces idle frames between utterances. Transports reach it through LiveSession (commands
+ * in, events out); tests and tools may drive it directly. It imports no transport.
  *
  * Backpressure: at most `maxQueuedFrames` outputs wait for the consumer. When that fills, idle
  * frames are skipped (the clock moves on) and no more speech frames are rendered, so audio
  * accumulates in the session; past `maxQueuedSeconds` of it, pushAudio fails with
  * RESOURCE_EXHAUSTED.
  *
- * Latency bound: with `maxLatencyMs`, a speech frame that cannot be rendered within that long
- * of being due (engine/batcher.ts's deadline) is dropped unrendered and the consumer gets one
- * `frames-dropped` event per run of them, so a session that fell behind catches up instead of
- * lagging further. Without it (offline rendering) no frame is ever dropped.
+ * Latency bound: with `maxLatencyMs`, a speech frame that cannot be ready within that long of
+ * being due is dropped unrendered by the late-frame rule (engine/deadline.ts), and the consumer
+ * gets one `frames-dropped` event per run of them: a session that fell behind catches up instead
+ * of lagging further. Without it (offline rendering) no frame is ever dropped.
  */
 import { setMaxListeners } from "node:events";
 import { SAMPLE_RATE } from "../audio/constants.js";
 import { decodePcm, type PcmFormat } from "../audio/pcm.js";
 import type { Avatar } from "../avatar/avatar.js";
-import { DROPPED } from "../engine/batcher.js";
-import { renderFrame, type ImageEncoding, type StageTimings } from "../engine/renderer.js";
-import type { Rect } from "../engine/image-ops.js";
+import { DEFAULTS } from "../config.js";
+import { FrameDropped } from "../engine/deadline.js";
+import { makeFrame, type ImageEncoding, type StageTimings } from "../engine/frame.js";
+import { renderFrame } from "../engine/renderer.js";
 import { LipSyncError, asLipSyncError } from "../errors.js";
-import { SpeechSession, type FrameJob, type FrontEndFactory, type SegmentBounds } from "./speech-session.js";
+import { FeatureStage } from "./features.js";
+import { OutputQueue, type Settled } from "./output-queue.js";
+import { PlaybackTracker } from "./playback.js";
+import type { SessionOutput } from "./protocol.js";
+import { SpeechSession, type FrameJob, type FrontEndFactory } from "./speech-session.js";
 
-export interface OutFrame {
-  /** The whole frame, or only the mouth box when `patch` (paste it at `mouthRect`). */
-  image: Uint8Array;
-  patch: boolean;
-  encoding: ImageEncoding;
-  width: number;
-  height: number;
-  sourceIndex: number;
-  pts: number;
-  kind: "speech" | "idle";
-  mouthRect: Rect | undefined;
-  timings: StageTimings | undefined;
-}
-
-export type SessionOutput =
-  | { type: "frame"; frame: OutFrame }
-  | { type: "speech-started"; pts: number }
-  | { type: "speech-ended"; startPts: number; endPts: number; interrupted: boolean }
-  | { type: "playback-finished"; position: number; interrupted: boolean }
-  /** Speech frames [startPts, endPts) were dropped unrendered: they would have come too late. */
-  | { type: "frames-dropped"; startPts: number; endPts: number };
+export type { SessionOutput };
 
 export interface RunnerOptions {
   continuous: boolean;
@@ -55,14 +45,16 @@ export interface RunnerOptions {
   patch?: boolean;
   maxQueuedFrames: number;
   maxQueuedSeconds: number;
-  /** How the transport's audio chunks (pushChunk) are encoded; default 16-bit mono. */
+  /** How audio chunks (pushChunk) are encoded; default 16-bit mono. */
   chunkFormat?: PcmFormat;
   /** Largest audio chunk pushChunk accepts, bytes; default: no limit. */
   maxChunkBytes?: number;
-  /** Drop a speech frame not rendered within this long of being due; undefined: never drop. */
+  /** Drop a speech frame not ready within this long of being due; undefined: never drop. */
   maxLatencyMs?: number;
   /** Frames of one session in the engine at once. */
   maxInFlight?: number;
+  /** Without a latency bound the engine still orders work by deadline: this long after a frame is due, ms. */
+  offlineSlackMs?: number;
   /** Where the session's audio is computed (default: this thread). */
   frontEnd?: FrontEndFactory;
   /** Called with the timings of every rendered speech frame (metrics). */
@@ -72,37 +64,8 @@ export interface RunnerOptions {
   now?: () => number;
 }
 
-/**
- * Without a latency bound (offline rendering) a frame is never dropped, but the engine still
- * orders work by deadline (earliest first): its deadline is this long after it is due, ms.
- */
-const OFFLINE_SLACK_MS = 1000;
-
-/** What a queue entry came to. */
-type Settled =
-  | { kind: "output"; output: SessionOutput }
-  | { kind: "dropped"; pts: number }
-  | { kind: "skip" }
-  | { kind: "error"; error: LipSyncError };
-
-interface Entry {
-  generation: number;
-  speech: boolean;
-  /** Settles exactly once and never rejects; `cancel` settles it as skipped. */
-  settled: Promise<Settled>;
-  cancel: () => void;
-}
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
+type Resolved = Required<Omit<RunnerOptions, "onRendered" | "onDropped" | "patch" | "maxLatencyMs" | "frontEnd">> &
+  Pick<RunnerOptions, "onRendered" | "onDropped" | "patch" | "maxLatencyMs" | "frontEnd">;
 
 /** Every frame and feature in flight listens on it: two per frame, up to maxInFlight frames. */
 function workController(): AbortController {
@@ -111,71 +74,66 @@ function workController(): AbortController {
   return c;
 }
 
-function settledEntry(generation: number, speech: boolean, value: Settled): Entry {
-  return { generation, speech, settled: Promise.resolve(value), cancel: () => undefined };
-}
-
 export class SessionRunner implements AsyncIterable<SessionOutput> {
   readonly session: SpeechSession;
   private readonly avatar: Avatar;
-  private readonly options: Required<Omit<RunnerOptions, "onRendered" | "onDropped" | "patch" | "maxLatencyMs" | "frontEnd">> &
-    Pick<RunnerOptions, "onRendered" | "onDropped" | "patch" | "maxLatencyMs" | "frontEnd">;
-  private queue: Entry[] = [];
-  private wake = deferred();
-  private generation = 0;
+  private readonly options: Resolved;
+  private readonly features: FeatureStage;
+  private readonly queue: OutputQueue;
+  private readonly playback = new PlaybackTracker();
   /** Cancels the engine work of the current generation (barge-in, abort). */
   private work = workController();
-  /** Encoder features of the current utterance's frames, by frame index. */
-  private features = new Map<number, Promise<Float32Array>>();
-  private featuresSegment = -1;
   private inFlight = 0;
+  /** pts just past the last frame the consumer has been given. */
   private sentEndPts = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private failure: LipSyncError | undefined;
-  private playbackReported = false;
-  private playbackPts = 0;
-  private awaitingPlayback: SegmentBounds[] = [];
   /** finish() was called: close once the utterance's frames are out. */
   private closeWhenDrained = false;
-  /** A run of dropped frames not yet reported: [startPts, endPts). */
-  private dropRun: { startPts: number; endPts: number } | undefined;
 
   constructor(avatar: Avatar, options: RunnerOptions) {
     this.avatar = avatar;
-    // A server passes its configuration (app.ts); these defaults serve tests and tools.
+    // A server passes its configuration (service/sessions.ts); tests and tools get its defaults.
     this.options = {
-      maxInFlight: 16, chunkFormat: { encoding: "s16le", channels: 1 }, maxChunkBytes: Number.POSITIVE_INFINITY, now: () => performance.now(), ...options,
+      maxInFlight: DEFAULTS.maxInFlightPerSession, offlineSlackMs: DEFAULTS.offlineSlackMs, chunkFormat: { encoding: "s16le", channels: 1 }, maxChunkBytes: Number.POSITIVE_INFINITY,
+      now: () => performance.now(), ...options,
     };
+    const { audio } = avatar.manifest.model;
     this.session = new SpeechSession(
-      {
-        frameCount: avatar.frameCount, samplesPerFrame: avatar.samplesPerFrame, frontEnd: avatar.manifest.model.audio.frontEnd,
-        window: avatar.manifest.model.audio.window, inputRate: options.inputRate, continuous: options.continuous,
-      },
+      { frameCount: avatar.frameCount, samplesPerFrame: avatar.samplesPerFrame, frontEnd: audio.frontEnd, window: audio.window, inputRate: options.inputRate, continuous: options.continuous },
       this.options.now(),
       options.frontEnd,
       this.options.now,
     );
+    this.features = new FeatureStage(avatar.model, { audio, silence: avatar.silenceFeature });
+    this.queue = new OutputQueue(avatar.samplesPerFrame, {
+      consumed: () => this.pump(),
+      sentUpTo: (pts) => (this.sentEndPts = pts),
+      dropped: (n) => this.options.onDropped?.(n),
+    });
     // Updates from a worker front end arrive between calls: new frames may be ready.
     this.session.onUpdate = () => this.pump();
     this.scheduleIdle();
   }
 
   /**
-   * One audio chunk as a transport received it: PCM in the session's chunk format, refused past
-   * the chunk limit with RESOURCE_EXHAUSTED, then pushed as samples.
+   * One audio chunk as a transport received it, in the session's chunk format (or `format`, which
+   * may change where an utterance starts), refused past the chunk limit with RESOURCE_EXHAUSTED.
    */
-  pushChunk(data: Uint8Array): void {
-    const { maxChunkBytes, chunkFormat } = this.options;
+  pushChunk(data: Uint8Array, format?: PcmFormat & { rate: number }): void {
+    const { maxChunkBytes } = this.options;
     if (data.byteLength > maxChunkBytes) {
       throw new LipSyncError("resource_exhausted", `audio chunk of ${data.byteLength} bytes exceeds the ${maxChunkBytes}-byte limit`);
     }
-    this.pushAudio(decodePcm(data, chunkFormat.encoding, chunkFormat.channels));
+    if (format) this.setFormat(format);
+    const { encoding, channels } = this.options.chunkFormat;
+    this.pushAudio(decodePcm(data, encoding, channels));
   }
 
   /**
-   * Mono samples at the configured input rate. Audio after `end` starts the next utterance,
-   * which follows the current one once its frames are out.
+   * Mono samples at the input rate. Audio after `end` starts the next utterance, which follows
+   * the current one once its frames are out.
    */
   pushAudio(samples: Float32Array): void {
     this.checkOpen();
@@ -184,7 +142,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
       throw new LipSyncError("resource_exhausted", `more than ${this.options.maxQueuedSeconds} s of audio queued: the consumer is not reading frames fast enough`);
     }
     const started = this.session.pushAudio(samples, this.options.now());
-    if (started !== undefined) this.push({ type: "speech-started", pts: started });
+    if (started !== undefined) this.queue.push({ type: "speech-started", pts: started });
     this.pump();
   }
 
@@ -197,24 +155,22 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
   /** Barge-in: unsent speech frames are dropped, their engine work cancelled, and idle resumes at once. */
   clear(): void {
     this.checkOpen();
-    this.newGeneration();
+    this.queue.newGeneration();
+    this.work.abort();
+    this.work = workController();
+    this.features.clear();
     const bounds = this.session.clear(this.sentEndPts, this.options.now());
     if (bounds) {
-      this.push({ type: "speech-ended", startPts: bounds.startPts, endPts: bounds.endPts, interrupted: true });
-      const played = this.playbackReported ? this.playbackPts : bounds.endPts;
-      const position = Math.max(0, Math.min(bounds.endPts, played) - bounds.startPts);
-      this.push({ type: "playback-finished", position, interrupted: true });
+      this.queue.push({ type: "speech-ended", startPts: bounds.startPts, endPts: bounds.endPts, interrupted: true });
+      this.queue.push(this.playback.interrupted(bounds));
     }
-    this.awaitingPlayback = [];
     this.pump();
   }
 
   /** The client's player is presenting `pts` now. */
   playbackPosition(pts: number): void {
     this.checkOpen();
-    this.playbackReported = true;
-    this.playbackPts = Math.max(this.playbackPts, pts);
-    this.releasePlayback();
+    for (const e of this.playback.position(pts)) this.queue.push(e);
   }
 
   /** Ends the session: the iterator finishes after what is queued (or at once, if `error`). */
@@ -224,8 +180,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     this.failure = error;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (error) this.session.close();
-    if (error) this.dropQueue();
-    this.wake.resolve();
+    this.queue.close(error);
   }
 
   /** The consumer is gone (cancelled call, closed socket): drop everything and cancel its engine work. */
@@ -233,18 +188,14 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     this.close();
     this.session.close();
     this.work.abort();
-    this.dropQueue();
+    this.queue.dropAll();
   }
 
   /** Closes once every queued output has been consumed. */
   finish(): void {
     this.end();
-    this.pump();
-    if (!this.session.speaking && this.inFlight === 0) {
-      this.close();
-    } else {
-      this.closeWhenDrained = true;
-    }
+    if (!this.session.speaking && this.inFlight === 0) this.close();
+    else this.closeWhenDrained = true;
   }
 
   get queuedOutputs(): number {
@@ -256,100 +207,34 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     return this.inFlight;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<SessionOutput> {
-    for (;;) {
-      const head = this.queue[0];
-      if (!head) {
-        const drops = this.takeDropRun();
-        if (drops) {
-          yield drops;
-          continue;
-        }
-        if (this.closed) {
-          if (this.failure) throw this.failure;
-          return;
-        }
-        await this.wake.promise;
-        this.wake = deferred();
-        continue;
-      }
-      const r = await head.settled;
-      if (this.queue[0] !== head) continue; // dropped by a clear or an abort while we waited
-      this.queue.shift();
-      if (head.speech && head.generation !== this.generation) continue;
-      if (r.kind === "skip") continue;
-      if (r.kind === "error") {
-        this.close(r.error);
-        throw r.error;
-      }
-      if (r.kind === "dropped") {
-        const spf = this.avatar.samplesPerFrame;
-        this.dropRun = this.dropRun ? { startPts: this.dropRun.startPts, endPts: r.pts + spf } : { startPts: r.pts, endPts: r.pts + spf };
-        this.sentEndPts = r.pts + spf;
-        this.options.onDropped?.(1);
-        this.pump();
-        continue;
-      }
-      const drops = this.takeDropRun();
-      if (drops) yield drops;
-      const value = r.output;
-      if (value.type === "frame") this.sentEndPts = value.frame.pts + this.avatar.samplesPerFrame;
-      this.pump();
-      yield value;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<SessionOutput> {
+    return this.queue[Symbol.asyncIterator]();
   }
 
-  private takeDropRun(): SessionOutput | undefined {
-    const run = this.dropRun;
-    this.dropRun = undefined;
-    return run ? { type: "frames-dropped", startPts: run.startPts, endPts: run.endPts } : undefined;
+  private setFormat(format: PcmFormat & { rate: number }): void {
+    const current = this.options.chunkFormat;
+    if (format.rate === this.options.inputRate && format.encoding === current.encoding && format.channels === current.channels) return;
+    if (this.session.open) throw new LipSyncError("invalid_argument", "the audio format may change only where an utterance starts");
+    this.options.chunkFormat = { encoding: format.encoding, channels: format.channels };
+    this.options.inputRate = format.rate;
+    this.session.setInputRate(format.rate);
   }
 
   private checkOpen(): void {
     if (this.closed) throw this.failure ?? new LipSyncError("failed_precondition", "session is closed");
   }
 
-  private newGeneration(): void {
-    this.generation++;
-    this.work.abort();
-    this.work = workController();
-    this.queue = this.queue.filter((e) => {
-      if (e.speech) e.cancel();
-      return !e.speech;
-    });
-    this.features.clear();
-    this.dropRun = undefined;
-  }
-
-  private dropQueue(): void {
-    for (const e of this.queue) e.cancel();
-    this.queue = [];
-    this.dropRun = undefined;
-  }
-
-  private push(output: SessionOutput): void {
-    this.queue.push(settledEntry(this.generation, false, { kind: "output", output }));
-    this.wake.resolve();
-  }
-
   private pump(): void {
     if (this.closed) return;
     for (;;) {
       const room = Math.min(this.options.maxQueuedFrames - this.queue.length, this.options.maxInFlight - this.inFlight);
-      if (room > 0) {
-        for (const job of this.session.takeJobs(room)) this.render(job);
-      }
+      if (room > 0) for (const job of this.session.takeJobs(room)) this.render(job);
       const done = this.session.finishIfDone(this.options.now());
       if (!done) break;
-      this.push({ type: "speech-ended", startPts: done.startPts, endPts: done.endPts, interrupted: false });
-      if (this.playbackReported) {
-        this.awaitingPlayback.push(done);
-        this.releasePlayback();
-      } else {
-        this.push({ type: "playback-finished", position: done.endPts - done.startPts, interrupted: false });
-      }
+      this.queue.push({ type: "speech-ended", startPts: done.startPts, endPts: done.endPts, interrupted: false });
+      for (const e of this.playback.ended(done)) this.queue.push(e);
       if (done.next === undefined) break;
-      this.push({ type: "speech-started", pts: done.next });
+      this.queue.push({ type: "speech-started", pts: done.next });
     }
     if (this.closeWhenDrained && !this.session.speaking && this.inFlight === 0) {
       this.closeWhenDrained = false;
@@ -358,97 +243,64 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
     this.scheduleIdle();
   }
 
-  private releasePlayback(): void {
-    while (this.awaitingPlayback.length && this.playbackPts >= this.awaitingPlayback[0]!.endPts) {
-      const b = this.awaitingPlayback.shift()!;
-      this.push({ type: "playback-finished", position: b.endPts - b.startPts, interrupted: false });
-    }
-  }
-
+  /** One job through the features and render stages into the queue, in order. */
   private render(job: FrameJob): void {
-    const started = this.options.now();
-    const generation = this.generation;
-    const signal = this.work.signal;
-    const { window } = this.avatar.manifest.model.audio;
-    const deadline = job.dueAt + (this.options.maxLatencyMs ?? OFFLINE_SLACK_MS);
-    if (job.segment !== this.featuresSegment) {
-      this.features.clear();
-      this.featuresSegment = job.segment;
-    }
-    // Each frame's encoder input comes once, with the first job whose window reaches it. Every
-    // feature is computed, even for a frame dropped late: the next frames' windows read it.
-    for (const { frame, input } of job.inputs) {
-      const feature = this.avatar.model.encode(input, { deadline, signal }).then((r) => r.value);
-      feature.catch(() => undefined);
-      this.features.set(frame, feature);
-    }
-    const audioWindow = this.avatar.audioWindow(job.frame, job.count, (k) => this.features.get(k) ?? Promise.reject(new Error(`missing feature of frame ${k}`)));
-    audioWindow.catch(() => undefined);
-    // No later frame's window reaches back past its own first slot.
-    for (const k of [...this.features.keys()]) if (k < job.frame + 1 + window.first) this.features.delete(k);
-    if (this.options.maxLatencyMs !== undefined && this.options.now() > deadline) {
-      this.queue.push(settledEntry(generation, true, { kind: "dropped", pts: job.pts }));
-      this.wake.resolve();
-      return;
-    }
+    const startedAt = this.options.now();
+    const generation = this.queue.generation;
+    const { maxLatencyMs } = this.options;
+    const schedule = {
+      deadline: job.dueAt + (maxLatencyMs ?? this.options.offlineSlackMs), droppable: maxLatencyMs !== undefined, signal: this.work.signal,
+    };
+    const audio = this.features.window(job, schedule);
     this.inFlight++;
-    const value = audioWindow
-      .then((audio) => renderFrame(this.avatar, {
-        index: job.sourceIndex, audio, encoding: this.options.encoding, quality: this.options.quality, patch: this.options.patch, startedAt: started,
-        schedule: { deadline, droppable: this.options.maxLatencyMs !== undefined, signal },
+    const settled = audio
+      .then((a) => renderFrame(this.avatar, {
+        index: job.sourceIndex, pts: job.pts, audio: a, encoding: this.options.encoding, quality: this.options.quality, patch: this.options.patch, startedAt, schedule,
       }))
-      .then((r): Settled => {
-        // Finished past the bound (compositing or encoding queued behind other work): as useless
-        // to a real-time player as a frame never rendered, and sending it would only add delay.
-        if (this.options.maxLatencyMs !== undefined && this.options.now() > deadline) return { kind: "dropped", pts: job.pts };
-        if (generation === this.generation) this.options.onRendered?.(r.timings);
-        return {
-          kind: "output",
-          output: {
-            type: "frame",
-            frame: { image: r.image, patch: r.patch, encoding: this.options.encoding, width: r.width, height: r.height, sourceIndex: job.sourceIndex, pts: job.pts, kind: "speech", mouthRect: r.mouthRect, timings: r.timings },
-          },
-        };
+      .then((frame): Settled => {
+        if (generation === this.queue.generation) this.options.onRendered?.(frame.timings!);
+        return { kind: "output", output: { type: "frame", frame } };
       }, (err: unknown): Settled => {
+        if (err instanceof FrameDropped) return { kind: "dropped", pts: job.pts };
         const e = asLipSyncError(err);
-        if (e.code === "cancelled" || generation !== this.generation) return { kind: "skip" };
-        if (e.code === "deadline_exceeded" && e.message === DROPPED) return { kind: "dropped", pts: job.pts };
+        if (e.code === "cancelled" || generation !== this.queue.generation) return { kind: "skip" };
         return { kind: "error", error: e };
       })
       .finally(() => {
         this.inFlight--;
         this.pump();
       });
-    let cancel!: () => void;
-    const settled = new Promise<Settled>((resolve) => {
-      cancel = () => resolve({ kind: "skip" });
-      void value.then(resolve);
-    });
-    this.queue.push({ generation, speech: true, settled, cancel });
-    this.wake.resolve();
+    this.queue.pushPending(settled, true);
   }
 
   private scheduleIdle(): void {
     if (this.closed || !this.options.continuous) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    const emit = () => {
-      for (let due = this.session.idleDue(this.options.now()); due; due = this.session.idleDue(this.options.now())) {
-        // Backpressure: idle frames are the first to go.
-        if (this.queue.length >= this.options.maxQueuedFrames) continue;
-        const { width, height } = this.avatar.manifest;
-        this.push({
-          type: "frame",
-          frame: { image: this.avatar.sourceJpegs[due.sourceIndex]!, patch: false, encoding: "jpeg", width, height, sourceIndex: due.sourceIndex, pts: due.pts, kind: "idle", mouthRect: undefined, timings: undefined },
-        });
-      }
-    };
-    emit();
+    const now = this.options.now();
+    for (let due = this.session.idleDue(now); due; due = this.session.idleDue(now)) {
+      // Backpressure: idle frames are the first to go.
+      if (this.queue.length >= this.options.maxQueuedFrames) continue;
+      this.pushIdle(due.sourceIndex, due.pts);
+    }
     const at = this.session.nextIdleAt();
     if (at === undefined) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       this.scheduleIdle();
     }, Math.max(1, at - this.options.now()));
+  }
+
+  /** An idle frame: the source frame as it is, in the session's encoding (JPEG: the package's own). */
+  private pushIdle(sourceIndex: number, pts: number): void {
+    const { width, height } = this.avatar.manifest;
+    const encoding = this.options.encoding;
+    const frame = (image: Uint8Array) => makeFrame({ image, encoding, width, height, sourceIndex, pts, kind: "idle" });
+    const image = this.avatar.idleImage(sourceIndex, encoding);
+    if (image instanceof Uint8Array) {
+      this.queue.push({ type: "frame", frame: frame(image) });
+      return;
+    }
+    this.queue.pushPending(image.then((i): Settled => ({ kind: "output", output: { type: "frame", frame: frame(i) } }), (err: unknown): Settled => ({ kind: "error", error: asLipSyncError(err) })), false);
   }
 }

@@ -49,7 +49,8 @@ interface Segment {
   /** The utterance's key in the front end (unique in the process: front ends are shared). */
   key: number;
   startPts: number;
-  /** Input-rate samples pushed. */
+  /** Rate of the audio pushed, and its samples pushed so far. */
+  inputRate: number;
   inputSamples: number;
   /** 16 kHz samples the front end has processed (final once `ended`). */
   samples: number;
@@ -82,7 +83,7 @@ export interface SessionSettings {
   samplesPerFrame: number;
   frontEnd: FrontEndSpec;
   window: WindowSpec;
-  /** Sample rate of the audio pushed. */
+  /** Sample rate of the audio pushed (setInputRate changes it for utterances to come). */
   inputRate: number;
   /** Emit paced idle frames between utterances. */
   continuous: boolean;
@@ -110,6 +111,7 @@ export class SpeechSession {
   private anchorMs: number;
   private anchorPts = 0;
   private readonly startMs: number;
+  private inputRate: number;
   /** Samples and milliseconds of one video frame. */
   private readonly spf: number;
   private readonly frameMs: number;
@@ -122,6 +124,7 @@ export class SpeechSession {
     this.frameMs = (this.spf / SAMPLE_RATE) * 1000;
     this.startMs = now;
     this.anchorMs = now;
+    this.inputRate = settings.inputRate;
   }
 
   /** Whether an utterance is in progress (audio received, not ended or cleared). */
@@ -129,10 +132,21 @@ export class SpeechSession {
     return this.segments.length > 0;
   }
 
+  /** Whether audio pushed now would continue an utterance (one is open: audio came, no `end` yet). */
+  get open(): boolean {
+    const s = this.segments.at(-1);
+    return s !== undefined && !s.endRequested;
+  }
+
+  /** The input rate of utterances that start from now on (the open one keeps its own). */
+  setInputRate(rate: number): void {
+    this.inputRate = rate;
+  }
+
   /** 16 kHz samples received and not yet turned into jobs, over every queued utterance. */
   get queuedSamples(): number {
     let n = 0;
-    for (const s of this.segments) n += Math.max(0, resampledLength(s.inputSamples, this.settings.inputRate) - s.nextFrame * this.spf);
+    for (const s of this.segments) n += Math.max(0, resampledLength(s.inputSamples, s.inputRate) - s.nextFrame * this.spf);
     return n;
   }
 
@@ -160,7 +174,7 @@ export class SpeechSession {
     const s = this.segments.at(-1);
     if (!s || s.endRequested) return;
     s.endRequested = true;
-    s.total = framesForSamples(resampledLength(s.inputSamples, this.settings.inputRate), this.spf);
+    s.total = framesForSamples(resampledLength(s.inputSamples, s.inputRate), this.spf);
     this.call(now, () => this.frontEnd.end(s.key));
   }
 
@@ -270,6 +284,7 @@ export class SpeechSession {
       id: ++this.segmentCount,
       key: nextKey++,
       startPts: start,
+      inputRate: this.inputRate,
       inputSamples: 0,
       samples: 0,
       received: [],
@@ -284,7 +299,7 @@ export class SpeechSession {
       ended: false,
     };
     this.segments.push(segment);
-    this.frontEnd.open(segment.key, { frontEnd: this.settings.frontEnd, samplesPerFrame: this.spf, inputRate: this.settings.inputRate });
+    this.frontEnd.open(segment.key, { frontEnd: this.settings.frontEnd, samplesPerFrame: this.spf, inputRate: segment.inputRate });
     return segment;
   }
 

@@ -14,29 +14,13 @@ import type { IncomingHttpHeaders } from "node:http";
 import { cors } from "@connectrpc/connect";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 
+export { normaliseOrigins } from "../config.js";
+
 export type OriginVerdict =
   | { kind: "none" }
   | { kind: "same"; origin: string }
   | { kind: "allowed"; origin: string }
   | { kind: "refused"; origin: string };
-
-/** Checks an origin list: each entry `*` or `scheme://host[:port]`; returns them normalised. */
-export function normaliseOrigins(list: readonly string[]): string[] {
-  return list.map((entry) => {
-    const value = entry.trim();
-    if (value === "*") return "*";
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new Error(`allowed origin must be * or scheme://host[:port], got "${entry}"`);
-    }
-    if (url.origin === "null" || url.pathname !== "/" || url.search || url.hash || url.username) {
-      throw new Error(`allowed origin must be * or scheme://host[:port] with no path, got "${entry}"`);
-    }
-    return url.origin;
-  });
-}
 
 function hostOf(headers: IncomingHttpHeaders): string | undefined {
   const h = headers[":authority"] ?? headers.host;

@@ -8,7 +8,8 @@ import type { RpcRecord, Stats } from "../metrics.js";
 
 const TYPES: Record<string, string> = { unary: "unary", server_streaming: "server_stream", client_streaming: "client_stream", bidi_streaming: "bidi_stream" };
 
-function protocolOf(contentType: string | null): RpcRecord["protocol"] {
+/** Which of the three RPC protocols a request speaks, by its content type. */
+export function protocolOf(contentType: string | null | undefined): RpcRecord["protocol"] {
   const type = contentType ?? "";
   if (type.startsWith("application/grpc-web")) return "grpc-web";
   if (type.startsWith("application/grpc")) return "grpc";

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { LipSyncApp } from "../app.js";
 import { asLipSyncError } from "../errors.js";
 import { bearerToken, type Access } from "./access.js";
+import { protocolOf } from "./rpc-metrics.js";
 import { HTTP_STATUS } from "./status.js";
 import { requestUrl } from "./request-target.js";
 import { answerUnimplemented, rpcProcedure } from "./unimplemented.js";
@@ -89,8 +90,7 @@ export function httpRoutes(app: LipSyncApp, mounts: StaticMount[], access?: Acce
     const procedure = rpcProcedure(req);
     if (procedure) {
       // Only our own services' names become label values: anything else could grow the series without bound.
-      const type = String(req.headers["content-type"] ?? "");
-      const protocol = type.startsWith("application/grpc-web") ? "grpc-web" : type.startsWith("application/grpc") ? "grpc" : "connect";
+      const protocol = protocolOf(req.headers["content-type"]);
       app.stats.unimplemented(/^(lipsync\.v1\.LipSyncService|grpc\.health\.v1\.Health)\//.test(procedure) ? procedure : "unknown/unknown", protocol);
       answerUnimplemented(req, res, procedure);
       return;
@@ -103,7 +103,7 @@ export function httpRoutes(app: LipSyncApp, mounts: StaticMount[], access?: Acce
       // /healthz: the process is alive (always 200). /readyz: send new sessions here (200) or
       // not (503: no avatar loaded, at capacity, shutting down).
       const r = app.readiness();
-      const body = { status: "ok", ready: r.serving, reason: r.reason, avatars: app.registry.loadedAvatars().map((a) => a.name), sessions: app.sessionCount, capacity_used: Number(app.capacityUsed.toFixed(3)) };
+      const body = { status: "ok", ready: r.serving, reason: r.reason, avatars: app.registry.loadedAvatars().map((a) => a.name), sessions: app.sessionCount, capacity_used: Number(app.admission.used.toFixed(3)) };
       send(url.pathname === "/readyz" && !r.serving ? 503 : 200, "application/json", JSON.stringify(body) + "\n");
       return;
     }

@@ -1,9 +1,13 @@
 /**
- * The only place errors become wire statuses. Internal errors are logged with their cause and
- * sent as a bare "internal error": no stack, no path ever reaches a client.
+ * The only place errors become wire statuses, and the one rule for what of an error a peer may
+ * read, on every transport: a LipSyncError's message is written for clients (it names fields and
+ * limits) and passes; an internal error reaches the peer as "internal error (ref R)" and nothing
+ * else, while the server's log line carries R with the cause. No stack, path or engine message
+ * ever crosses.
  */
+import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { asLipSyncError, type ErrorCode } from "../errors.js";
+import { asLipSyncError, LipSyncError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../logger.js";
 
 const CONNECT_CODES: Record<ErrorCode, Code> = {
@@ -50,10 +54,31 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   deadline_exceeded: 504,
 };
 
+/** What of `err` a peer may see (see the file comment); an internal error is logged here, once. */
+export function forPeer(err: unknown, logger: Logger): LipSyncError {
+  const e = asLipSyncError(err);
+  if (e.code !== "internal") return e;
+  const ref = randomBytes(4).toString("hex");
+  logger.error({ err: e.cause ?? e, ref }, "internal error");
+  return new LipSyncError("internal", `internal error (ref ${ref})`);
+}
+
+/**
+ * An error reading a request stream (connect's own: a message that is not protobuf, a truncated
+ * envelope, a compressed flag nobody negotiated) is the peer's bad input, whatever code connect
+ * gave it: INVALID_ARGUMENT, but for a message too large, a cancelled call or a deadline.
+ */
+export function requestError(err: unknown): unknown {
+  if (!(err instanceof ConnectError)) return err;
+  if (err.code === Code.ResourceExhausted) return new LipSyncError("resource_exhausted", err.rawMessage);
+  if (err.code === Code.Canceled) return new LipSyncError("cancelled", err.rawMessage);
+  if (err.code === Code.DeadlineExceeded) return new LipSyncError("deadline_exceeded", err.rawMessage);
+  return new LipSyncError("invalid_argument", `malformed request message: ${err.rawMessage}`);
+}
+
 export function toConnectError(err: unknown, logger: Logger): ConnectError {
   if (err instanceof ConnectError) return err;
-  const e = asLipSyncError(err);
-  if (e.code === "internal") logger.error({ err: e.cause ?? e }, "internal error");
+  const e = forPeer(err, logger);
   // retry-after (seconds, as HTTP has it) tells a client or load balancer when to come back.
   const metadata = e.retryAfterMs === undefined ? undefined : new Headers({ "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) });
   return new ConnectError(e.message, CONNECT_CODES[e.code], metadata);

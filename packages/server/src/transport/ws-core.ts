@@ -1,25 +1,25 @@
 /**
  * The WebSocket protocol of /ws (docs/protocol.md) without the socket: JSON text messages and
  * binary messages in, messages and close decisions out through a `WsPeer`. The transport
- * (ws.ts) is a thin adapter that feeds it the messages of a real socket; unit tests feed it
- * bytes and read what it sends.
+ * (ws.ts) feeds it the messages of a real socket; unit tests feed it bytes and read what it sends.
  *
- * Request/response messages (inference, metadata, ...) that fail get an error message and the
- * socket stays open. Protocol violations (bad JSON, unknown types, truncated binary, audio
- * before start, a second start, bad audio) close the socket with a code and a reason.
+ * A session is the session protocol (session/protocol.ts): "start" opens it, audio, end, clear
+ * and playback_position become commands, and its events become messages. Request/response
+ * messages are ws-requests.ts's. Protocol violations (bad JSON, unknown types, truncated binary,
+ * audio before start, a second start) and session errors close the socket with a code and a
+ * reason (status.ts: internal errors never say more than their reference).
  */
 import { setMaxListeners } from "node:events";
 import type { LipSyncApp } from "../app.js";
-import { SAMPLE_RATE } from "../audio/constants.js";
-import { decodePcm } from "../audio/pcm.js";
-import { checkAvatarAllowed, type Principal } from "../auth.js";
-import { asLipSyncError, invalidArgument, LipSyncError } from "../errors.js";
-import type { RenderedFrame } from "../engine/renderer.js";
-import type { SessionRunner } from "../session/session-runner.js";
-import { decodeBinaryRequest, encodeError, encodeSourceFrame, frameMessage, KIND_IDLE, KIND_INFERENCE, KIND_SPEECH } from "./ws-binary.js";
-import { avatarJson, frameJson, inferenceJson, parseJsonRequest, sessionEventJson, type JsonRequest } from "./ws-json.js";
+import type { Principal } from "../auth.js";
+import { invalidArgument, LipSyncError } from "../errors.js";
+import type { LiveSession } from "../session/live-session.js";
+import type { SessionCommand } from "../session/protocol.js";
 import type { Access } from "./access.js";
-import { closeReason, HTTP_STATUS, WS_CLOSE } from "./status.js";
+import { closeReason, forPeer, WS_CLOSE } from "./status.js";
+import { decodeBinaryRequest, encodeFrame } from "./ws-binary.js";
+import { frameJson, parseJsonRequest, sessionEventJson, type JsonRequest } from "./ws-json.js";
+import { REQUEST_TYPES, WsRequests, type RequestMessage } from "./ws-requests.js";
 
 /** What the protocol needs of a socket. */
 export interface WsPeer {
@@ -35,41 +35,32 @@ export interface WsPeer {
   close(code: number, reason: string): void;
 }
 
-/** JSON messages answered with one reply (rate-limited), as opposed to session messages. */
-const REQUEST_TYPES = new Set<JsonRequest["type"]>(["get_stats", "list_models", "get_metadata", "get_video_frame", "inference"]);
+type StartMessage = Extract<JsonRequest, { type: "start" }>;
 
-/** What a peer may read of an error: never the text of an internal one. */
-function peerMessage(e: LipSyncError): string {
-  return e.code === "internal" ? "internal error" : e.message;
-}
-
-function errorJson(requestId: string | undefined, e: LipSyncError) {
-  return {
-    type: "error", success: false, code: e.code, error: peerMessage(e), request_id: requestId,
-    ...(e.retryAfterMs === undefined ? {} : { retry_after_ms: e.retryAfterMs }),
-  };
-}
-
-interface LiveSession {
-  runner: SessionRunner;
-  binaryFrames: boolean;
+/** A JSON session message as a command. */
+function command(req: Extract<JsonRequest, { type: "audio" | "end" | "clear" | "playback_position" }>): SessionCommand {
+  if (req.type === "audio") return { type: "audio", data: req.data };
+  if (req.type === "playback_position") return { type: "position", pts: req.pts };
+  return { type: req.type };
 }
 
 export class WsConnection {
   private binary = false;
   private session: LiveSession | undefined;
-  private sessionChain: Promise<void> = Promise.resolve();
-  private starting = false;
+  /** Commands that arrived while the session was starting, in order. */
+  private pending: SessionCommand[] | undefined;
   statsSubscribed = false;
   /** Aborted when the socket closes: its requests' frames not yet rendered never will be. */
   private readonly closed = new AbortController();
+  private readonly requests: WsRequests;
 
   /**
    * `principal`: who authenticated on this socket (undefined in tests without access control);
    * `access`: the per-client rate limit of request messages.
    */
-  constructor(private readonly app: LipSyncApp, private readonly peer: WsPeer, private readonly principal?: Principal, private readonly access?: Access) {
+  constructor(private readonly app: LipSyncApp, private readonly peer: WsPeer, private readonly principal?: Principal, access?: Access) {
     setMaxListeners(0, this.closed.signal);
+    this.requests = new WsRequests(app, (data) => this.send(data), principal, access, this.closed.signal);
   }
 
   /** One message from the peer: a text message's UTF-8 bytes, or a binary message. */
@@ -85,224 +76,95 @@ export class WsConnection {
   /** The socket closed (either side): the session ends and its pending work is cancelled. */
   onClose(): void {
     this.closed.abort();
-    if (this.session) this.app.closeSession(this.session.runner);
+    this.session?.close();
     this.session = undefined;
+    this.pending = undefined;
   }
 
   /** Closes the socket for a protocol violation or a session failure. */
   fail(err: unknown): void {
-    const e = this.logged(err);
+    const e = forPeer(err, this.app.logger);
     const hint = e.retryAfterMs === undefined ? "" : ` (retry in ${Math.ceil(e.retryAfterMs / 1000)} s)`;
-    if (this.peer.open) this.peer.close(WS_CLOSE[e.code], closeReason(peerMessage(e) + hint));
+    if (this.peer.open) this.peer.close(WS_CLOSE[e.code], closeReason(e.message + hint));
     this.onClose();
   }
 
-  /** Any error as a LipSyncError; an internal one is logged with its cause (the peer never sees it). */
-  private logged(err: unknown): LipSyncError {
-    const e = asLipSyncError(err);
-    if (e.code === "internal") this.app.logger.error({ err: e.cause ?? e }, "internal error");
-    return e;
-  }
-
-  /** A request message's refusal (rate limit, an avatar the token does not allow), or undefined. */
-  private refusal(avatar: string | undefined): LipSyncError | undefined {
-    try {
-      if (this.access && this.principal) this.access.rateLimit(this.principal);
-      if (avatar !== undefined) checkAvatarAllowed(this.principal, avatar);
-      return undefined;
-    } catch (err) {
-      return asLipSyncError(err);
-    }
+  sendStats(): void {
+    this.send(JSON.stringify(this.requests.statsJson()));
   }
 
   private onJson(req: JsonRequest): void {
     this.app.stats.request(`ws:${req.type}`, "ws-json");
     if (REQUEST_TYPES.has(req.type)) {
-      const refused = this.refusal("avatar" in req ? req.avatar : undefined);
-      if (refused) {
-        this.sendJson(errorJson("requestId" in req ? req.requestId : undefined, refused));
-        return;
-      }
+      if (req.type === "get_stats") this.statsSubscribed = true;
+      this.requests.json(req as RequestMessage);
+      return;
     }
     switch (req.type) {
-      case "get_stats":
-        this.statsSubscribed = true;
-        this.sendJson(this.statsJson());
-        return;
-      case "list_models":
-        this.answer(undefined, async () => {
-          const allowed = this.principal?.avatars;
-          const avatars = (await this.app.listAvatars()).filter((a) => !allowed || allowed.includes(a.name));
-          return { type: "models", models: { loaded_models: avatars.filter((a) => a.loaded).map((a) => a.name), count: avatars.filter((a) => a.loaded).length }, avatars: avatars.map(avatarJson) };
-        });
-        return;
-      case "get_metadata":
-        this.answer(undefined, async () => {
-          const a = await this.app.getAvatar(req.avatar);
-          return {
-            type: "metadata", success: true, model_name: req.avatar, frame_count: a.summary.frameCount, available_videos: ["full_body", "face_regions", "masked_regions"],
-            bounds: a.cropBoxes.map((r) => [r[0], r[1], r[0] + r[2], r[1] + r[3]]), avatar: avatarJson(a.summary),
-          };
-        });
-        return;
-      case "get_video_frame":
-        this.answer(req.requestId, async () => {
-          const f = await this.app.sourceFrame(req.avatar, req.frame, req.view, "jpeg");
-          return { type: "video_frame", success: true, model_name: req.avatar, frame_id: req.frame, video_type: req.view, width: f.width, height: f.height, image: Buffer.from(f.image).toString("base64"), request_id: req.requestId };
-        });
-        return;
-      case "inference":
-        this.answer(req.requestId, async () => {
-          const t = performance.now();
-          const frames = await this.infer(req.avatar, req.frames, req.audio);
-          if (!req.batch) return inferenceJson(req.avatar, req.frames[0]!, frames[0]!, req.requestId);
-          const total = performance.now() - t;
-          return {
-            type: "batch", success: true, batch: true, batch_size: frames.length, frames: frames.map((f, i) => inferenceJson(req.avatar, req.frames[i]!, f, req.requestId)),
-            total_processing_time_ms: total, average_frame_time_ms: total / frames.length, batch_fps: (frames.length * 1000) / total, request_id: req.requestId,
-          };
-        });
-        return;
       case "switch_to_binary":
         this.binary = true;
-        this.sendJson({ type: "protocol_info", binary_supported: true, binary_protocol_version: "2.0" });
+        this.send(JSON.stringify({ type: "protocol_info", binary_supported: true, binary_protocol_version: "2.0" }));
         return;
-      default:
-        this.onSessionMessage(req);
+      case "start":
+        this.start(req);
+        return;
+      case "audio":
+      case "end":
+      case "clear":
+      case "playback_position":
+        this.onCommand(req.type, command(req));
+        return;
     }
   }
 
   private onBinary(bytes: Uint8Array): void {
     const req = decodeBinaryRequest(bytes);
     this.app.stats.request(`ws:${req.type}`, "ws-binary");
-    if (req.type === "audio") {
-      this.onSessionMessage({ type: "audio", data: req.data });
-      return;
-    }
-    const refused = this.refusal(req.avatar);
-    if (refused) {
-      this.send(encodeError(req.requestId, HTTP_STATUS[refused.code], refused.message));
-      return;
-    }
-    const reply = async () => {
-      try {
-        if (req.type === "source-frame") {
-          const view = req.view === 1 ? "crop" : req.view === 2 ? "masked-crop" : "full";
-          const f = await this.app.sourceFrame(req.avatar, req.frame, view, "jpeg");
-          this.send(encodeSourceFrame(req.requestId, req.view, req.frame, f.width, f.height, f.image));
-        } else {
-          const [f] = await this.infer(req.avatar, [req.frame], req.audio.byteLength ? req.audio : undefined);
-          this.send(frameMessage({ kind: KIND_INFERENCE, patch: false, encoding: "jpeg", requestId: req.requestId, sourceIndex: req.frame, pts: f.pts ?? 0, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image }));
-        }
-      } catch (err) {
-        const e = this.logged(err);
-        this.send(encodeError(req.requestId, HTTP_STATUS[e.code], peerMessage(e)));
+    if (req.type === "audio") this.onCommand("audio", { type: "audio", data: req.data });
+    else this.requests.binary(req);
+  }
+
+  private onCommand(name: string, cmd: SessionCommand): void {
+    if (this.session) this.session.send(cmd);
+    else if (this.pending) this.pending.push(cmd);
+    else throw new LipSyncError("failed_precondition", `"${name}" before "start"`);
+  }
+
+  private start(req: StartMessage): void {
+    if (this.session || this.pending) throw invalidArgument("a session is already started on this socket");
+    this.pending = [];
+    const binaryFrames = req.binaryFrames || this.binary;
+    this.app.sessions.open(this.principal, {
+      avatar: req.avatar, audio: { sampleRate: req.sampleRate, encoding: req.encoding, channels: req.channels }, continuous: req.continuous, encoding: "jpeg",
+      patch: req.patch, ...(req.quality === undefined ? {} : { quality: req.quality }),
+    }).then((session) => {
+      const pending = this.pending;
+      if (!this.peer.open || !pending) {
+        session.close();
+        return;
       }
-    };
-    void reply();
+      this.session = session;
+      this.pending = undefined;
+      void this.forward(session, binaryFrames);
+      for (const cmd of pending) session.send(cmd);
+    }, (err: unknown) => this.fail(err));
   }
 
-  private onSessionMessage(req: Extract<JsonRequest, { type: "start" | "audio" | "end" | "clear" | "playback_position" }>): void {
-    if (req.type === "start") {
-      if (this.session || this.starting) throw invalidArgument("a session is already started on this socket");
-      this.starting = true;
-      // Later session messages wait for the start to finish, in order.
-      this.sessionChain = this.start(req).finally(() => (this.starting = false));
-      this.sessionChain.catch((err) => this.fail(err));
-      return;
-    }
-    if (!this.session && !this.starting) throw new LipSyncError("failed_precondition", `"${req.type}" before "start"`);
-    const apply = () => {
-      const s = this.session;
-      if (!s) return;
-      switch (req.type) {
-        case "audio":
-          s.runner.pushChunk(req.data);
-          return;
-        case "end":
-          s.runner.end();
-          return;
-        case "clear":
-          s.runner.clear();
-          return;
-        case "playback_position":
-          s.runner.playbackPosition(req.pts);
-          return;
-      }
-    };
-    if (this.starting) {
-      this.sessionChain = this.sessionChain.then(apply);
-      this.sessionChain.catch((err) => this.fail(err));
-    } else {
-      apply();
-    }
-  }
-
-  private async start(req: Extract<JsonRequest, { type: "start" }>): Promise<void> {
-    if (req.channels !== 1 && req.channels !== 2) throw invalidArgument(`field "channels" must be 1 or 2`);
-    checkAvatarAllowed(this.principal, req.avatar);
-    const { id, runner, avatar } = await this.app.openSession({
-      avatar: req.avatar, sampleRate: req.sampleRate, chunkFormat: { encoding: req.encoding, channels: req.channels }, continuous: req.continuous, encoding: "jpeg", quality: req.quality,
-      patch: req.patch, client: this.principal,
-    });
-    if (!this.peer.open) {
-      this.app.closeSession(runner);
-      return;
-    }
-    this.session = { runner, binaryFrames: req.binaryFrames || this.binary };
-    this.sendJson({ type: "started", session_id: id, avatar: avatarJson(this.app.summary(avatar)), samples_per_frame: avatar.samplesPerFrame, clock_rate: SAMPLE_RATE });
-    void this.forward(this.session);
-  }
-
-  /** Sends the session's outputs in order, waiting while the socket's buffer is full. */
-  private async forward(s: LiveSession): Promise<void> {
+  /** Sends the session's events in order, waiting while the socket's buffer is full. */
+  private async forward(session: LiveSession, binaryFrames: boolean): Promise<void> {
     try {
-      for await (const out of this.app.outputs(s.runner)) {
-        if (out.type !== "frame") {
-          await this.sendAsync(JSON.stringify(sessionEventJson(out)));
-          continue;
-        }
-        const f = out.frame;
-        if (f.kind === "idle") this.app.stats.idleFrame();
-        await this.sendAsync(s.binaryFrames
-          ? frameMessage({ kind: f.kind === "speech" ? KIND_SPEECH : KIND_IDLE, patch: f.patch, encoding: f.encoding, requestId: 0, sourceIndex: f.sourceIndex, pts: f.pts, width: f.width, height: f.height, mouthRect: f.mouthRect, timings: f.timings, image: f.image })
-          : JSON.stringify(frameJson(f)));
+      for await (const e of session.events) {
+        if (e.type === "error") throw e.error;
+        if (e.type === "frame") await this.sendAsync(binaryFrames ? encodeFrame(e.frame) : JSON.stringify(frameJson(e.frame)));
+        else await this.sendAsync(JSON.stringify(sessionEventJson(e)));
       }
-      if (this.session === s) {
-        this.app.closeSession(s.runner);
+      if (this.session === session) {
         this.session = undefined;
-        this.sendJson({ type: "session_closed" });
+        this.send(JSON.stringify({ type: "session_closed" }));
       }
     } catch (err) {
-      if (this.session === s) this.fail(err);
+      if (this.session === session) this.fail(err);
     }
-  }
-
-  private answer(requestId: string | undefined, work: () => Promise<object>): void {
-    work().then((msg) => this.sendJson(msg), (err) => this.sendJson(errorJson(requestId, this.logged(err))));
-  }
-
-  /**
-   * An inference request's frames (JSON or binary): driven by the avatar's own track, or one
-   * frame lipped to `audio`, a 16 kHz PCM16 mono clip (the seed's audio override).
-   */
-  private async infer(avatar: string, frames: number[], audio: Uint8Array | undefined): Promise<RenderedFrame[]> {
-    if (!audio) return this.app.renderOwn(avatar, frames, "jpeg", undefined, this.closed.signal);
-    return [await this.app.renderWithAudio(avatar, frames[0]!, decodePcm(audio, "s16le", 1), "jpeg", undefined, this.closed.signal)];
-  }
-
-  statsJson() {
-    const s = this.app.stats;
-    const total = s.stages().find((x) => x.stage === "total");
-    return {
-      type: "stats", total_requests: s.totalRequests, binary_requests: s.transports.get("ws-binary") ?? 0, json_requests: s.transports.get("ws-json") ?? 0,
-      average_time_ms: total?.p50 ?? 0, connected_clients: s.websocketClients, active_sessions: s.activeSessions, frames_rendered: s.framesRendered,
-      stages: s.stages(),
-    };
-  }
-
-  sendJson(msg: object): void {
-    this.send(JSON.stringify(msg));
   }
 
   private send(data: string | Uint8Array): void {

@@ -2,17 +2,15 @@
  * The JSON WebSocket messages (docs/protocol.md): the seed's message set with its bugs fixed,
  * plus the streaming session. Parsing validates types and names the offending field.
  */
-import type { AvatarSummary } from "../app.js";
-import type { Rect } from "../engine/image-ops.js";
-import type { RenderedFrame, StageTimings } from "../engine/renderer.js";
+import { FrameKind, ImageFormat, SourceView, type AvatarInfo, type Box, type Frame, type StageTimings } from "@lipsync/proto";
 import { invalidArgument } from "../errors.js";
-import type { OutFrame, SessionOutput } from "../session/session-runner.js";
+import type { SessionEvent } from "../session/protocol.js";
 
 export type JsonRequest =
   | { type: "get_stats" }
   | { type: "list_models" }
   | { type: "get_metadata"; avatar: string }
-  | { type: "get_video_frame"; avatar: string; frame: number; view: "full" | "crop" | "masked-crop"; requestId: string | undefined }
+  | { type: "get_video_frame"; avatar: string; frame: number; view: SourceView; requestId: string | undefined }
   | { type: "inference"; avatar: string; frames: number[]; batch: boolean; audio: Uint8Array | undefined; requestId: string | undefined }
   | { type: "switch_to_binary" }
   | { type: "start"; avatar: string; sampleRate: number; encoding: "s16le" | "f32le"; channels: number; continuous: boolean; quality: number | undefined; binaryFrames: boolean; patch: boolean }
@@ -21,8 +19,14 @@ export type JsonRequest =
   | { type: "clear" }
   | { type: "playback_position"; pts: number };
 
-const VIEWS: Record<string, "full" | "crop" | "masked-crop"> = {
-  full_body: "full", full: "full", face_regions: "crop", crop: "crop", masked_regions: "masked-crop", masked_crop: "masked-crop",
+const VIEWS: Record<string, SourceView> = {
+  full_body: SourceView.FULL, full: SourceView.FULL, face_regions: SourceView.CROP, crop: SourceView.CROP,
+  masked_regions: SourceView.MASKED_CROP, masked_crop: SourceView.MASKED_CROP,
+};
+
+/** How a video_frame answer names its view. */
+export const VIEW_NAMES: Record<SourceView, string> = {
+  [SourceView.UNSPECIFIED]: "full", [SourceView.FULL]: "full", [SourceView.CROP]: "crop", [SourceView.MASKED_CROP]: "masked-crop",
 };
 
 function str(m: Record<string, unknown>, key: string): string {
@@ -70,8 +74,9 @@ export function parseJsonRequest(text: string): JsonRequest {
     case "get_model_stats":
       return { type: "get_metadata", avatar: str(o, "model_name") };
     case "get_video_frame": {
-      const view = VIEWS[typeof o.video_type === "string" ? o.video_type : "full_body"];
-      if (!view) throw invalidArgument('field "video_type" must be full_body, face_regions or masked_regions');
+      const viewName = typeof o.video_type === "string" ? o.video_type : "full_body";
+      const view = Object.hasOwn(VIEWS, viewName) ? VIEWS[viewName] : undefined;
+      if (view === undefined) throw invalidArgument('field "video_type" must be full_body, face_regions or masked_regions');
       return { type, avatar: str(o, "model_name"), frame: int(o, "frame_id"), view, requestId: requestId(o) };
     }
     case "inference": {
@@ -120,48 +125,61 @@ function timingsJson(t: StageTimings | undefined) {
 }
 
 /** x1, y1, x2, y2 as the seed sent bounds. */
-export function bounds(r: Rect | undefined): number[] | undefined {
-  return r && [r[0], r[1], r[0] + r[2], r[1] + r[3]];
+export function bounds(b: Box | undefined): number[] | undefined {
+  return b && [b.x, b.y, b.x + b.width, b.y + b.height];
 }
 
-export function inferenceJson(avatar: string, frame: number, f: RenderedFrame, requestId: string | undefined) {
+const FORMAT_NAMES: Record<ImageFormat, string> = {
+  [ImageFormat.UNSPECIFIED]: "jpeg", [ImageFormat.JPEG]: "jpeg", [ImageFormat.RGB]: "rgb", [ImageFormat.RGBA]: "rgba", [ImageFormat.I420]: "i420",
+};
+
+/** The seed's inference answer, from a frame rendered on request. */
+export function inferenceJson(avatar: string, f: Frame, requestId: string | undefined) {
   const t = f.timings;
   return {
-    type: "inference", success: true, model_name: avatar, frame_id: frame, prediction_data: Buffer.from(f.image).toString("base64"),
-    width: f.width, height: f.height, bounds: bounds(f.mouthRect), processing_time_ms: t.totalMs, prepare_time_ms: t.prepareMs,
-    inference_time_ms: t.inferenceMs, composite_time_ms: t.compositeMs, encode_time_ms: t.encodeMs, request_id: requestId,
+    type: "inference", success: true, model_name: avatar, frame_id: f.sourceIndex, prediction_data: Buffer.from(f.image).toString("base64"),
+    width: f.width, height: f.height, bounds: bounds(f.mouthBox), processing_time_ms: t?.totalMs, prepare_time_ms: t?.prepareMs,
+    inference_time_ms: t?.inferenceMs, composite_time_ms: t?.compositeMs, encode_time_ms: t?.encodeMs, request_id: requestId,
   };
 }
 
-export function frameJson(f: OutFrame) {
+/** A session frame as a JSON message. */
+export function frameJson(f: Frame) {
   return {
-    type: "frame", pts: f.pts, kind: f.kind, source_index: f.sourceIndex, format: f.encoding, patch: f.patch, width: f.width, height: f.height,
-    image: Buffer.from(f.image).toString("base64"), bounds: bounds(f.mouthRect), timings: timingsJson(f.timings),
+    type: "frame", pts: Number(f.pts), kind: f.kind === FrameKind.SPEECH ? "speech" : "idle", source_index: f.sourceIndex, format: FORMAT_NAMES[f.format],
+    patch: f.patch, width: f.width, height: f.height, image: Buffer.from(f.image).toString("base64"), bounds: bounds(f.mouthBox), timings: timingsJson(f.timings),
   };
 }
 
-export function sessionEventJson(out: Exclude<SessionOutput, { type: "frame" }>) {
-  switch (out.type) {
+/** A session event other than a frame as a JSON message (errors close the socket instead). */
+export function sessionEventJson(e: Exclude<SessionEvent, { type: "frame" | "error" }>) {
+  switch (e.type) {
+    case "started": {
+      const s = e.started;
+      return { type: "started", session_id: s.sessionId, avatar: s.avatar && avatarJson(s.avatar), samples_per_frame: s.samplesPerFrame, clock_rate: s.clockRate };
+    }
     case "speech-started":
-      return { type: "speech_started", pts: out.pts };
+      return { type: "speech_started", pts: e.pts };
     case "speech-ended":
-      return { type: "speech_ended", start_pts: out.startPts, end_pts: out.endPts, interrupted: out.interrupted };
+      return { type: "speech_ended", start_pts: e.startPts, end_pts: e.endPts, interrupted: e.interrupted };
     case "playback-finished":
-      return { type: "playback_finished", position: out.position, interrupted: out.interrupted };
+      return { type: "playback_finished", position: e.position, interrupted: e.interrupted };
     case "frames-dropped":
-      return { type: "frames_dropped", start_pts: out.startPts, end_pts: out.endPts };
+      return { type: "frames_dropped", start_pts: e.startPts, end_pts: e.endPts };
   }
 }
 
-export function avatarJson(s: AvatarSummary) {
+export function avatarJson(a: AvatarInfo) {
+  const m = a.model;
+  const c = a.capacity;
   return {
-    name: s.name, loaded: s.loaded, frame_count: s.frameCount, fps: s.fps, width: s.width, height: s.height, description: s.description,
-    license: s.license, error: s.error, model: s.model && {
-      input_size: s.model.inputSize, lookahead_frames: s.model.lookaheadFrames, gmac_per_frame: s.model.gmacPerFrame, execution_provider: s.model.provider,
-      batch_buckets: s.model.buckets, provider_options: s.model.runtimeOptions,
+    name: a.name, loaded: a.loaded, frame_count: a.frameCount, fps: a.fps, width: a.width, height: a.height, description: a.description,
+    license: a.license, error: a.error || undefined, model: m && {
+      input_size: m.inputSize, lookahead_frames: m.lookaheadFrames, gmac_per_frame: m.gmacPerFrame, execution_provider: m.executionProvider,
+      batch_buckets: m.batchBuckets, provider_options: m.providerOptions,
     },
-    capacity: s.capacity && {
-      sessions: s.capacity.sessions, sessions_mouth_patch: s.capacity.sessionsPatch, engine_fps: s.capacity.fullFps, engine_fps_mouth_patch: s.capacity.patchFps, measured: s.capacity.measured,
+    capacity: c && {
+      sessions: c.sessions, sessions_mouth_patch: c.sessionsMouthPatch, engine_fps: c.engineFps, engine_fps_mouth_patch: c.engineFpsMouthPatch, measured: c.measured,
     },
   };
 }

@@ -53,7 +53,7 @@ export class WebSocketEndpoint {
     });
     this.timers = [
       setInterval(() => {
-        for (const { core } of this.sockets) if (core.statsSubscribed) core.sendJson(core.statsJson());
+        for (const { core } of this.sockets) if (core.statsSubscribed) core.sendStats();
       }, app.config.wsStatsIntervalMs),
       setInterval(() => {
         for (const c of this.sockets) {

@@ -6,6 +6,13 @@
  */
 import type { WindowSpec } from "./types.js";
 
+/** What an audio window depends on: the manifest's window, the feature size, the feature of silence. */
+export interface WindowSource {
+  audio: { window: WindowSpec; featureDim: number };
+  /** The encoder's feature of silence ("silence" padding); undefined without an encoder. */
+  silence: Float32Array | undefined;
+}
+
 /** A slot that holds zeros. */
 export const ZERO = -1;
 /** A slot that holds the feature of silence. */
@@ -51,4 +58,26 @@ export function layWindow(features: ArrayLike<Float32Array | undefined>, feature
  */
 export function windowFeatures<T>(spec: WindowSpec, frame: number, count: number | undefined, feature: (k: number) => T, silence: Float32Array | undefined): (T | Float32Array | undefined)[] {
   return windowSlots(spec, frame, count).map((k) => (k >= 0 ? feature(k) : k === SILENCE ? silence : undefined));
+}
+
+/**
+ * Frame `frame`'s audio window from per-frame features: `feature(k)` of frame k of an utterance
+ * of `count` frames (undefined while it is still arriving), padded as the manifest says. The
+ * slots are read synchronously (before the first await): a caller may forget features after.
+ */
+export async function audioWindow(src: WindowSource, frame: number, count: number | undefined, feature: (k: number) => Float32Array | Promise<Float32Array>): Promise<Float32Array> {
+  const { window, featureDim } = src.audio;
+  return layWindow(await Promise.all(windowFeatures(window, frame, count, feature, src.silence)), featureDim);
+}
+
+/** The audio window of silence in every slot (what capacity measurement renders with). */
+export function silentAudioWindow(src: WindowSource): Float32Array {
+  const { window, featureDim } = src.audio;
+  return layWindow(new Array<Float32Array | undefined>(windowLength(window)).fill(src.silence), featureDim);
+}
+
+/** Frame `index`'s window over a whole track's features (an avatar's own audio). */
+export function trackWindow(src: WindowSource, index: number, features: Float32Array[]): Float32Array {
+  const { window, featureDim } = src.audio;
+  return layWindow(windowFeatures(window, index, features.length, (k) => features[k], src.silence), featureDim);
 }
