@@ -4,7 +4,7 @@ import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { LipSyncApp } from "../app.js";
 import { FRAME_MS } from "../audio/constants.js";
-import { DEFAULTS, resolveConfig } from "../config.js";
+import { DEFAULTS, deviceName, resolveConfig } from "../config.js";
 import { silentLogger } from "../logger.js";
 import { startServer } from "../server.js";
 import { defaultStaticMounts } from "../static-mounts.js";
@@ -111,6 +111,9 @@ export const serve: Command = {
     });
     // What a person starting the server reads (the URL to open); events go to the logger.
     const { config, logger } = server.app;
+    // Every metric carries the device this process serves on (one process per GPU), so one
+    // dashboard tells the GPUs of a machine apart.
+    server.app.stats.registry.setDefaultLabels({ device: deviceName(config.device) });
     const banner = [
       `lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`,
       `open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`,
