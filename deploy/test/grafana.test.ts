@@ -39,7 +39,7 @@ export function parseExpr(expr: string): { metrics: Map<string, Set<string>>; gr
   const metrics = new Map<string, Set<string>>();
   const grouped = new Set<string>();
   let rest = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\[[^\]]*\]/g, "");
-  rest = rest.replace(/\b(?:by|without)\s*\(([^)]*)\)/g, (_, labels: string) => {
+  rest = rest.replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_, labels: string) => {
     for (const l of labels.split(",").map((s) => s.trim()).filter(Boolean)) grouped.add(l);
     return " ";
   });
@@ -116,6 +116,8 @@ describe("deploy/grafana/lipsync.json", () => {
   it("queries only metrics and labels the server exports", () => {
     const series = exported(page);
     expect(series.get("lipsync_active_sessions")).toBeDefined();
+    // The process says which device it serves on (--device, cpu here).
+    expect(page).toMatch(/^lipsync_device_info\{device="cpu"\} 1$/m);
     expect(exprs.length).toBeGreaterThan(15);
     const found = exprs.flatMap(({ where, expr }) => problems(expr, series).map((p) => `${where}: ${p}`));
     expect(found).toEqual([]);
@@ -131,6 +133,7 @@ describe("deploy/grafana/lipsync.json", () => {
     expect(all).toMatch(/by \(grpc_method, grpc_code\) \(rate\(grpc_server_handled_total/);
     expect(all).toMatch(/lipsync_sessions_refused_total/);
     expect(all).toMatch(/by \(device\)/);
+    expect(all).toMatch(/group_left \(device\) lipsync_device_info/);
   });
 
   it("has a checker that catches a metric or label the server does not export", () => {
@@ -140,5 +143,7 @@ describe("deploy/grafana/lipsync.json", () => {
     expect(problems("histogram_quantile(0.99, sum by (le) (rate(lipsync_first_frame_seconds[5m])))", series)).toEqual(["lipsync_first_frame_seconds is not exported", "no metric of the query has label le (grouped by)"]);
     expect(problems("sum by (gpu) (lipsync_active_sessions)", series)).toEqual(["no metric of the query has label gpu (grouped by)"]);
     expect(problems("vector(1)", series)).toEqual(["names no metric"]);
+    expect(problems("sum by (device) (lipsync_active_sessions * on (instance) group_left (device) lipsync_device_info)", series)).toEqual([]);
+    expect(problems("lipsync_active_sessions * on (instance) group_left (gpu) lipsync_device_info", series)).toEqual(["no metric of the query has label gpu (grouped by)"]);
   });
 });
