@@ -185,9 +185,11 @@ describe("HAProxy in front of three lipsync servers", () => {
     const victim = live[0]!.server;
     const others = servers.filter((s) => s !== victim);
 
-    // 4 s utterances in real time; the victim's still has most of its audio to come at SIGTERM.
+    // 4 s utterances in real time: the victim's has most of its audio still to come at SIGTERM.
     const SECONDS = 4;
     const utterances = live.map((l) => l.session.speak(SECONDS, "realtime"));
+    // Under way on the server: its first frames are out (and most of its audio still to come).
+    await until(() => live[0]!.session.received() > 0, "the victim's first speech frame", 10_000);
     const signalledAt = performance.now();
     victim.proc.kill("SIGTERM");
     await until(async () => (await stateOf("lipsync", victim)) === "DOWN", `${victim.name} DOWN after SIGTERM`, 5000);

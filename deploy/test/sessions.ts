@@ -35,6 +35,8 @@ export interface LiveSession {
    * a live TTS would) or all at once, then `end`; resolves with the utterance once it finished.
    */
   speak(seconds: number, pace: "realtime" | "burst"): Promise<Utterance>;
+  /** Speech frames of the running utterance received so far. */
+  received(): number;
   /** How the session ended: a WebSocket close code, or "ok" / a gRPC status code. */
   ended: Promise<{ code: number | "ok"; reason: string }>;
   close(): void;
@@ -77,6 +79,10 @@ function feed(pcm: Buffer, pace: "realtime" | "burst", push: (chunk: Buffer) => 
 /** Collects one utterance from session events. */
 class Collector {
   private current: { pts: number[]; dropped: number; resolve: (u: Utterance) => void; reject: (e: Error) => void; ended?: { startPts: number; endPts: number; interrupted: boolean } } | undefined;
+
+  get received(): number {
+    return this.current?.pts.length ?? 0;
+  }
 
   begin(): Promise<Utterance> {
     if (this.current) throw new Error("an utterance is already running");
@@ -141,6 +147,7 @@ export function openWs(base: string, timeoutMs = 15_000): Promise<LiveSession | 
             feed(speechPcm(seconds), pace, (c) => ws.send(Buffer.concat([Buffer.from([0x01]), c])), () => ws.send(JSON.stringify({ type: "end" })));
             return done;
           },
+          received: () => collector.received,
           ended,
           close: () => ws.close(),
         });
@@ -175,6 +182,7 @@ export function openGrpc(base: string, timeoutMs = 15_000): Promise<LiveSession 
         feed(speechPcm(seconds), pace, (c) => s.pushAudio(c), () => s.end());
         return done;
       },
+      received: () => collector.received,
       ended,
       close: () => s.close(),
     };
