@@ -4,7 +4,8 @@
 #   bash scripts/setup.sh --system   # also Debian packages: ffmpeg, Chromium, Python bits for tests,
 #                                    # and what the Python and Go examples need (protoc and its
 #                                    # gRPC plugins, grpcio, Go with Debian's gRPC packages)
-#                                    # and the recordings of people the quality gate listens to
+#                                    # and the recordings of people the quality gate listens to,
+#                                    # HAProxy and helm for the deployment tests (deploy/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,9 @@ if [[ "${1:-}" == "--system" ]]; then
         golang-github-golang-protobuf-1-5-dev
         python-matplotlib-data espeak-ng libespeak-ng1 flite sox libsox-fmt-all
         # Real human speech for the quality gate (models/realspeech/set.json; never trained on).
-        alsa-utils klettres-data asterisk-core-sounds-en-wav asterisk-core-sounds-fr-wav)
+        alsa-utils klettres-data asterisk-core-sounds-en-wav asterisk-core-sounds-fr-wav
+        # The load balancer in front of several servers (deploy/haproxy/, its integration test).
+        haproxy)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
@@ -36,6 +39,19 @@ if [[ "${1:-}" == "--system" ]]; then
       mkdir -p .cache/test-faces && cp "$tmp/x/usr/share/doc/node-opencv/examples/files/mona.png" .cache/test-faces/
     fi
     rm -rf "$tmp"
+  fi
+  # helm, for the chart's lint and template tests: no download site is reachable, so it is built
+  # from the Go module proxy (Go 1.26: /usr/local/go where Debian's older golang-go is also
+  # installed), once per version (deploy/helm/HELM_VERSION) into .cache/tools/helm-VERSION/.
+  helm_version=$(cat deploy/helm/HELM_VERSION)
+  helm_dir=.cache/tools/helm-$helm_version
+  if [[ ! -x $helm_dir/helm ]]; then
+    go=go
+    [[ -x /usr/local/go/bin/go ]] && go=/usr/local/go/bin/go
+    echo "building helm $helm_version from the Go module proxy (once; a few minutes)"
+    rm -rf "$helm_dir.partial"
+    GOBIN="$PWD/$helm_dir.partial" GOFLAGS=-modcacherw "$go" install -trimpath -ldflags="-s -w" "helm.sh/helm/v3/cmd/helm@$helm_version"
+    rm -rf "$helm_dir" && mv "$helm_dir.partial" "$helm_dir"
   fi
 fi
 

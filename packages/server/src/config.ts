@@ -5,7 +5,27 @@
 import os from "node:os";
 
 export type MemoryMode = "preload" | "lazy";
-export type Device = "cpu" | "cuda";
+/** An ONNX Runtime execution provider the engine runs on. */
+export type Provider = "cpu" | "cuda";
+/**
+ * What `--device` names: the CPU, the first GPU (`cuda`, the same as `cuda:0`), or GPU N
+ * (`cuda:N`, numbered as CUDA numbers the GPUs this process sees: CUDA_VISIBLE_DEVICES and a
+ * container's GPU assignment renumber them from 0). One process per GPU: docs/deploy.md.
+ */
+export type Device = Provider | `cuda:${number}`;
+
+/** The provider and CUDA device ordinal of a --device value; undefined when it is not one. */
+export function parseDevice(value: string): { provider: Provider; deviceId: number } | undefined {
+  if (value === "cpu") return { provider: "cpu", deviceId: 0 };
+  const m = /^cuda(?::(\d{1,3}))?$/.exec(value);
+  return m ? { provider: "cuda", deviceId: m[1] === undefined ? 0 : Number(m[1]) } : undefined;
+}
+
+/** The canonical name of a device: `cuda` is `cuda:0` (what metrics and logs label it). */
+export function deviceName(device: Device): string {
+  const d = parseDevice(device);
+  return !d || d.provider === "cpu" ? "cpu" : `cuda:${d.deviceId}`;
+}
 
 export interface TlsConfig {
   cert: string | Buffer;
@@ -25,7 +45,7 @@ export interface ServerConfig {
   memory: MemoryMode;
   /** Source frames kept decoded in lazy mode. */
   lazyCacheFrames: number;
-  /** ONNX Runtime execution provider; cuda falls back to cpu where it is missing. */
+  /** ONNX Runtime execution provider and GPU (cuda:N); cuda falls back to cpu where it is missing. */
   device: Device;
   /** ONNX Runtime intra-op threads per model. */
   inferenceThreads: number;
@@ -209,8 +229,8 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (config.memory !== "preload" && config.memory !== "lazy") {
     throw new Error(`memory must be preload or lazy, got ${String(config.memory)}`);
   }
-  if (config.device !== "cpu" && config.device !== "cuda") {
-    throw new Error(`device must be cpu or cuda, got ${String(config.device)}`);
+  if (parseDevice(String(config.device)) === undefined) {
+    throw new Error(`device must be cpu, cuda or cuda:N (a GPU's number), got ${String(config.device)}`);
   }
   if (config.maxBatch < 1) throw new Error("maxBatch must be at least 1");
   if (!["auto", "pow2", "any"].includes(config.batchBuckets)) throw new Error(`batchBuckets must be auto, pow2 or any, got ${String(config.batchBuckets)}`);

@@ -2,9 +2,10 @@
 import { spawn } from "node:child_process";
 import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { Gauge } from "prom-client";
 import { LipSyncApp } from "../app.js";
 import { FRAME_MS } from "../audio/constants.js";
-import { DEFAULTS, resolveConfig } from "../config.js";
+import { DEFAULTS, deviceName, resolveConfig } from "../config.js";
 import { silentLogger } from "../logger.js";
 import { startServer } from "../server.js";
 import { defaultStaticMounts } from "../static-mounts.js";
@@ -111,6 +112,10 @@ export const serve: Command = {
     });
     // What a person starting the server reads (the URL to open); events go to the logger.
     const { config, logger } = server.app;
+    // Which device this process serves on (one process per GPU), as an info metric that
+    // dashboards join on the scrape target: every other series stays as it is.
+    new Gauge({ name: "lipsync_device_info", help: "The device this server process runs its models on (--device), always 1", labelNames: ["device"], registers: [server.app.stats.registry] })
+      .set({ device: deviceName(config.device) }, 1);
     const banner = [
       `lipsync serving ${server.app.registry.loadedAvatars().map((a) => a.name).join(", ") || "(no avatars)"}`,
       `open ${server.url}/ in a browser (gRPC, gRPC-Web, Connect and WebSocket /ws on this port)`,

@@ -1,14 +1,14 @@
 /** The options every command that loads avatars shares, and their translation to ServerOptions. */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { DEFAULTS, type ServerOptions } from "../config.js";
+import { DEFAULTS, parseDevice, type Device, type ServerOptions } from "../config.js";
 import { REPO_ROOT } from "../static-mounts.js";
 import { choiceOption, intOption, listOption, stringOption, UsageError, type OptionSpec, type Values } from "./options.js";
 
 export const AVATAR_OPTIONS: OptionSpec[] = [
   { name: "avatars", value: "DIR", multiple: true, default: "$LIPSYNC_AVATARS or the repository's models/", description: "a folder whose sub-folders are avatar packages" },
   { name: "memory", value: "MODE", default: DEFAULTS.memory, description: "preload: decode every source frame at load (fastest); lazy: decode on demand under an LRU bound (least RAM)" },
-  { name: "device", value: "DEV", default: `${DEFAULTS.device} ($LIPSYNC_DEVICE)`, description: "cpu or cuda (ONNX Runtime's CUDA execution provider; see lipsync doctor)" },
+  { name: "device", value: "DEV", default: `${DEFAULTS.device} ($LIPSYNC_DEVICE)`, description: "cpu, cuda or cuda:N (ONNX Runtime's CUDA execution provider on GPU N; one process per GPU; see lipsync doctor)" },
   { name: "threads", value: "N", default: String(DEFAULTS.inferenceThreads), description: "ONNX Runtime intra-op threads per model" },
   { name: "max-batch", value: "N", default: String(DEFAULTS.maxBatch), description: "most frames in one model run" },
   { name: "batch-wait-ms", value: "MS", default: String(DEFAULTS.maxBatchWaitMs), description: "longest a frame waits for others to fill a batch" },
@@ -27,9 +27,17 @@ export function avatarRoots(values: Values): string[] {
   return [path.join(REPO_ROOT, "models")];
 }
 
+/** --device, else $LIPSYNC_DEVICE: cpu, cuda or cuda:N. */
+export function deviceOption(values: Values): Device | undefined {
+  const given = stringOption(values, "device");
+  const value = given ?? process.env.LIPSYNC_DEVICE;
+  if (value === undefined || value === "") return undefined;
+  if (!parseDevice(value)) throw new UsageError(`${given === undefined ? "LIPSYNC_DEVICE" : "--device"} must be cpu, cuda or cuda:N (N: a GPU's number, as nvidia-smi lists them), got "${value}"`);
+  return value as Device;
+}
+
 export function serverOptions(values: Values): ServerOptions {
-  const device = choiceOption(values, "device", ["cpu", "cuda"] as const) ?? (process.env.LIPSYNC_DEVICE as "cpu" | "cuda" | undefined);
-  if (device !== undefined && device !== "cpu" && device !== "cuda") throw new UsageError(`LIPSYNC_DEVICE must be cpu or cuda, got "${String(device)}"`);
+  const device = deviceOption(values);
   const options: ServerOptions = {
     avatarRoots: avatarRoots(values),
     memory: choiceOption(values, "memory", ["preload", "lazy"] as const),

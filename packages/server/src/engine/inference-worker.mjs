@@ -5,7 +5,7 @@
 // Here it blocks only this worker. Plain JavaScript so that it runs as is from src/ (tests,
 // tsx) and from dist/ (tsup copies it).
 //
-// Messages in:  { type: "init", files: { name: path }, device, threads, unet?: { image, audio, output, valueRange } }
+// Messages in:  { type: "init", files: { name: path }, device: "cpu" | "cuda", deviceId, threads, unet?: { image, audio, output, valueRange } }
 //               { type: "run", id, model, feeds: { name: { data, dims } }, output }
 //               { type: "inputs", store: SharedArrayBuffer }   the avatar's cached inputs, one slot per frame
 //               { type: "unet", id, n, items, slots: Int32Array, bytes: (Uint8Array | undefined)[], audio: Float32Array }
@@ -25,7 +25,8 @@ const imageBuffers = new Map();
 // server reports that once, in its own log.
 ort.env.logLevel = "fatal";
 
-async function create(file, device, threads) {
+/** A session of `file` on `device`; on CUDA, GPU `deviceId` (the Node binding passes only that option). */
+async function create(file, device, threads, deviceId) {
   const options = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -37,7 +38,7 @@ async function create(file, device, threads) {
   };
   if (device === "cuda") {
     try {
-      return { session: await ort.InferenceSession.create(file, { ...options, executionProviders: ["cuda"] }), provider: "cuda" };
+      return { session: await ort.InferenceSession.create(file, { ...options, executionProviders: [{ name: "cuda", deviceId }] }), provider: "cuda" };
     } catch (err) {
       const reason = String(err && err.message ? err.message : err).split("\n")[0];
       return { session: await ort.InferenceSession.create(file, { ...options, executionProviders: ["cpu"] }), provider: "cpu", fallbackReason: reason };
@@ -54,7 +55,7 @@ parentPort.on("message", async (msg) => {
       let fallbackReason;
       const names = {};
       for (const [name, file] of Object.entries(msg.files)) {
-        const made = await create(file, provider, msg.threads);
+        const made = await create(file, provider, msg.threads, msg.deviceId ?? 0);
         provider = made.provider;
         fallbackReason ??= made.fallbackReason;
         sessions.set(name, made.session);

@@ -3,7 +3,7 @@
  * matched by id, input buffers transferred (not copied) to the worker and outputs back.
  */
 import { Worker } from "node:worker_threads";
-import type { Device } from "../config.js";
+import { parseDevice, type Device, type Provider } from "../config.js";
 import { LipSyncError } from "../errors.js";
 
 export interface TensorIn {
@@ -36,7 +36,7 @@ interface Pending {
 }
 
 export interface WorkerReady {
-  provider: Device;
+  provider: Provider;
   fallbackReason: string | undefined;
   /** Per model: input and output names, and each tensor's dims as the file declares them. */
   names: Record<string, { inputs: string[]; outputs: string[]; shapes: Record<string, (number | string)[]> }>;
@@ -77,8 +77,13 @@ export class InferenceWorker {
     worker.on("exit", () => this.failAll(new Error("inference worker exited")));
   }
 
-  /** Starts a worker and loads `files` (name -> ONNX path) into it; `unet` when it will run UNet batches. */
+  /**
+   * Starts a worker and loads `files` (name -> ONNX path) into it on `device` (cuda:N: GPU N);
+   * `unet` when it will run UNet batches.
+   */
   static async start(files: Record<string, string>, device: Device, threads: number, unet?: UnetSpec): Promise<{ worker: InferenceWorker; ready: WorkerReady }> {
+    const parsed = parseDevice(device);
+    if (!parsed) throw new LipSyncError("invalid_argument", `device must be cpu, cuda or cuda:N, got ${device}`);
     const worker = new Worker(new URL("./inference-worker.mjs", import.meta.url));
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
       const onMessage = (msg: { type: string; message?: string } & WorkerReady) => {
@@ -88,7 +93,7 @@ export class InferenceWorker {
       };
       worker.on("message", onMessage);
       worker.once("error", reject);
-      worker.postMessage({ type: "init", files, device, threads, unet });
+      worker.postMessage({ type: "init", files, device: parsed.provider, deviceId: parsed.deviceId, threads, unet });
     }).catch(async (err) => {
       await worker.terminate();
       throw err;

@@ -9,7 +9,7 @@
  * fixed batch size (the original SyncTalk_2D export fixes it to 1): batches are capped to it, and
  * a run of fewer items than a fixed batch > 1 is padded.
  */
-import type { Device } from "../config.js";
+import { parseDevice, type Device, type Provider } from "../config.js";
 import { LipSyncError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { Batcher, type BatchTiming, type SubmitOptions } from "./batcher.js";
@@ -25,6 +25,7 @@ export interface ModelShape extends EngineContract {
 }
 
 export interface ModelOptions {
+  /** cpu, cuda or cuda:N (GPU N). */
   device: Device;
   threads: number;
   maxBatch: number;
@@ -50,7 +51,7 @@ export interface Timed<T> {
  * costs next to nothing, so any size runs as it is (no buckets, no padding).
  * A fixed batch (the original SyncTalk_2D export) is its only bucket.
  */
-export function batchBuckets(device: Device, maxBatch: number, fixed: number | undefined, mode: "auto" | "pow2" | "any" = "auto"): number[] | undefined {
+export function batchBuckets(device: Provider, maxBatch: number, fixed: number | undefined, mode: "auto" | "pow2" | "any" = "auto"): number[] | undefined {
   if (fixed !== undefined) return [fixed];
   if (mode === "any" || (mode === "auto" && device !== "cuda")) return undefined;
   const out: number[] = [];
@@ -98,7 +99,10 @@ function fixedBatch(sizes: (number | undefined)[], what: string): number | undef
 
 export class LipSyncModel {
   readonly shape: ModelShape;
-  readonly provider: Device;
+  /** The provider in use (cuda falls back to cpu where it cannot load). */
+  readonly provider: Provider;
+  /** The CUDA device ordinal when the provider is cuda. */
+  readonly deviceId: number;
   private readonly unetWorker: InferenceWorker;
   private readonly encoderWorker: InferenceWorker | undefined;
   private readonly unetBatcher: Batcher<{ image: ImageInput; audio: Float32Array }, Float32Array>;
@@ -113,18 +117,19 @@ export class LipSyncModel {
   /** The last runs (model and rows, padding included), for tests and diagnostics. */
   readonly runs: { model: "unet" | "encoder"; rows: number }[] = [];
 
-  private constructor(shape: ModelShape, unetWorker: InferenceWorker, encoderWorker: InferenceWorker | undefined, provider: Device, options: ModelOptions) {
+  private constructor(shape: ModelShape, unetWorker: InferenceWorker, encoderWorker: InferenceWorker | undefined, provider: Provider, options: ModelOptions) {
     this.shape = shape;
     this.unetWorker = unetWorker;
     this.encoderWorker = encoderWorker;
     this.provider = provider;
+    this.deviceId = provider === "cuda" ? (parseDevice(options.device)?.deviceId ?? 0) : 0;
     const unetMax = Math.min(options.maxBatch, shape.unetBatch ?? Infinity);
     const encoderMax = Math.min(Math.max(options.maxBatch, options.encoderMaxBatch ?? 16), shape.encoderBatch ?? Infinity);
     this.unetBuckets = batchBuckets(provider, unetMax, shape.unetBatch, options.buckets);
     this.encoderBuckets = encoderWorker ? batchBuckets(provider, encoderMax, shape.encoderBatch, options.buckets) : undefined;
     this.runtimeOptions = {
       execution_provider: provider, intra_op_num_threads: String(provider === "cuda" ? 1 : options.threads), graph_optimization_level: "all",
-      ...(provider === "cuda" ? { device_id: "0", cudnn_conv_algo_search: "EXHAUSTIVE (binding default; hence the warm-up)" } : {}),
+      ...(provider === "cuda" ? { device_id: String(this.deviceId), cudnn_conv_algo_search: "EXHAUSTIVE (binding default; hence the warm-up)" } : {}),
     };
     const slack = options.defaultSlackMs === undefined ? {} : { defaultSlackMs: options.defaultSlackMs };
     this.unetBatcher = new Batcher((items, size) => this.runUnet(items, size), { maxBatch: unetMax, maxWaitMs: options.maxBatchWaitMs, ...slack, ...(this.unetBuckets ? { buckets: this.unetBuckets } : {}) });
@@ -148,12 +153,13 @@ export class LipSyncModel {
       throw new LipSyncError("failed_precondition", `manifest field "${contract.unet.fileField}": ${(err as Error).message}`);
     });
     const encoder = files.encoder && contract.encoder
-      ? await InferenceWorker.start({ encoder: files.encoder }, unet.ready.provider, 1).catch(async (err) => {
+      // On the UNet's GPU, or on the CPU where the UNet fell back to it.
+      ? await InferenceWorker.start({ encoder: files.encoder }, unet.ready.provider === "cuda" ? options.device : "cpu", 1).catch(async (err) => {
         await unet.worker.close();
         throw new LipSyncError("failed_precondition", `manifest field "${contract.encoder!.fileField}": ${(err as Error).message}`);
       })
       : undefined;
-    if (unet.ready.fallbackReason) logger.warn({ reason: unet.ready.fallbackReason }, "CUDA execution provider unavailable, falling back to CPU");
+    if (unet.ready.fallbackReason) logger.warn({ device: options.device, reason: unet.ready.fallbackReason }, "CUDA execution provider unavailable, falling back to CPU");
     let shape: ModelShape;
     try {
       const u = unet.ready.names.unet;

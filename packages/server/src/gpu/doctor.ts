@@ -22,13 +22,21 @@ export interface DoctorReport {
   platform: string;
   cpus: number;
   onnxruntime: { version: string; expected: string; binDir: string; providers: { file: string; present: boolean }[] } | { error: string };
+  /** The first GPU nvidia-smi lists (see `gpus` for all of them). */
   gpu: { found: boolean; name?: string; driver?: string; memoryMiB?: number; error?: string };
+  /** Every GPU nvidia-smi lists, by its index. */
+  gpus: { index: number; name: string; memoryMiB: number }[];
   /** CUDA and cuDNN libraries visible to the dynamic loader (ldconfig and LD_LIBRARY_PATH). */
   libraries: Record<string, string[]>;
   /** Libraries the CUDA provider needs that the loader cannot find (from ldd). */
   missing: string[];
   cpu: ProbeResult;
   cuda: ProbeResult & { fix?: string };
+  /**
+   * Each CUDA device this process can address (cuda:0 .. cuda:N-1, renumbered by
+   * CUDA_VISIBLE_DEVICES when set), probed one by one when the provider can load at all.
+   */
+  devices: ({ device: string } & ProbeResult)[];
   /** The --device to use here. */
   device: "cuda" | "cpu";
 }
@@ -56,11 +64,25 @@ function capture(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ cod
   });
 }
 
-async function gpuInfo(): Promise<DoctorReport["gpu"]> {
-  const r = await capture("nvidia-smi", ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader,nounits"]);
-  if (r.code !== 0) return { found: false, error: r.code === null ? "nvidia-smi not found (no NVIDIA driver)" : r.err.trim().split("\n")[0] || "nvidia-smi failed" };
-  const [name, driver, mem] = r.out.trim().split("\n")[0]!.split(",").map((s) => s.trim());
-  return { found: true, name, driver, memoryMiB: Number(mem) };
+async function gpuInfo(): Promise<Pick<DoctorReport, "gpu" | "gpus">> {
+  const r = await capture("nvidia-smi", ["--query-gpu=index,name,driver_version,memory.total", "--format=csv,noheader,nounits"]);
+  if (r.code !== 0) return { gpu: { found: false, error: r.code === null ? "nvidia-smi not found (no NVIDIA driver)" : r.err.trim().split("\n")[0] || "nvidia-smi failed" }, gpus: [] };
+  const rows = r.out.trim().split("\n").filter(Boolean).map((line) => line.split(",").map((s) => s.trim()));
+  const gpus = rows.map(([index, name, , mem]) => ({ index: Number(index), name: name ?? "", memoryMiB: Number(mem) }));
+  const [, name, driver, mem] = rows[0] ?? [];
+  return { gpu: { found: gpus.length > 0, name, driver, memoryMiB: Number(mem) }, gpus };
+}
+
+/**
+ * How many CUDA devices this process addresses: CUDA_VISIBLE_DEVICES (a list of GPU indices or
+ * UUIDs) renumbers them from 0; without it, every GPU nvidia-smi lists.
+ */
+export function cudaDeviceCount(gpus: number, visible = process.env.CUDA_VISIBLE_DEVICES): number {
+  if (visible === undefined) return gpus;
+  const ids = visible.split(",").map((s) => s.trim());
+  // CUDA stops at the first invalid entry; "" or "-1" hides every GPU.
+  const valid = ids.findIndex((id) => !/^(\d+|GPU-[0-9a-fA-F-]+|MIG-[0-9a-fA-F-]+)$/.test(id));
+  return Math.min(gpus, valid === -1 ? ids.length : valid);
 }
 
 async function visibleLibraries(): Promise<Record<string, string[]>> {
@@ -91,8 +113,8 @@ async function missingDependencies(runtime: Runtime): Promise<string[]> {
   return r.out.split("\n").filter((l) => l.includes("not found")).map((l) => l.trim().split(/\s+/)[0]!);
 }
 
-/** Creates and runs the probe model on `provider` in a child process. */
-async function probe(provider: "cpu" | "cuda"): Promise<ProbeResult> {
+/** Creates and runs the probe model on `provider` (on CUDA, device `deviceId`) in a child process. */
+async function probe(provider: "cpu" | "cuda", deviceId = 0): Promise<ProbeResult> {
   let ortPath: string;
   try {
     ortPath = createRequire(import.meta.url).resolve("onnxruntime-node");
@@ -105,7 +127,7 @@ async function probe(provider: "cpu" | "cuda"): Promise<ProbeResult> {
     const ort = require(${JSON.stringify(ortPath)});
     ort.env.logLevel = "fatal";
     (async () => {
-      const s = await ort.InferenceSession.create(Buffer.from(${JSON.stringify(model)}, "base64"), { executionProviders: [${JSON.stringify(provider)}], logSeverityLevel: 4 });
+      const s = await ort.InferenceSession.create(Buffer.from(${JSON.stringify(model)}, "base64"), { executionProviders: [${JSON.stringify(provider === "cuda" ? { name: "cuda", deviceId } : "cpu")}], logSeverityLevel: 4 });
       const out = await s.run({ x: new ort.Tensor("float32", Float32Array.from([-1, 0, 1, 2]), [1, 4]) });
       const y = Array.from(out.y.data);
       if (y.join() !== "0,0,1,2") throw new Error("wrong result " + y.join());
@@ -118,7 +140,7 @@ async function probe(provider: "cpu" | "cuda"): Promise<ProbeResult> {
   return { usable: false, error: line ? line.slice(7) : (r.err.trim().split("\n").at(-1) ?? `exit ${r.code}`) };
 }
 
-function cudaVerdict(report: Omit<DoctorReport, "cuda" | "device">, probed: ProbeResult): DoctorReport["cuda"] {
+function cudaVerdict(report: Omit<DoctorReport, "cuda" | "device" | "devices">, probed: ProbeResult): DoctorReport["cuda"] {
   if (process.platform !== "linux" || process.arch !== "x64") return { usable: false, error: `CUDA is supported on linux/x64 only (this is ${process.platform}/${process.arch})` };
   if ("error" in report.onnxruntime) return { usable: false, error: report.onnxruntime.error };
   const ort = report.onnxruntime;
@@ -143,11 +165,14 @@ export async function doctor(): Promise<DoctorReport> {
   } catch (err) {
     onnxruntime = { error: `onnxruntime-node cannot be found: ${(err as Error).message.split("\n")[0]}` };
   }
-  const [gpu, libraries, missing, cpu] = await Promise.all([gpuInfo(), visibleLibraries(), runtime ? missingDependencies(runtime) : Promise.resolve([]), probe("cpu")]);
-  const base = { node: process.version, platform: `${process.platform}/${process.arch}`, cpus: os.availableParallelism(), onnxruntime, gpu, libraries, missing, cpu };
+  const [{ gpu, gpus }, libraries, missing, cpu] = await Promise.all([gpuInfo(), visibleLibraries(), runtime ? missingDependencies(runtime) : Promise.resolve([]), probe("cpu")]);
+  const base = { node: process.version, platform: `${process.platform}/${process.arch}`, cpus: os.availableParallelism(), onnxruntime, gpu, gpus, libraries, missing, cpu };
   const ready = runtime && runtime.providers.every((p) => p.present) && gpu.found && missing.length === 0;
-  const cuda = cudaVerdict(base, ready ? await probe("cuda") : { usable: false });
-  return { ...base, cuda, device: cuda.usable ? "cuda" : "cpu" };
+  // One probe per addressable GPU, one at a time (each loads the provider, a few seconds).
+  const devices: DoctorReport["devices"] = [];
+  if (ready) for (let id = 0; id < cudaDeviceCount(gpus.length); id++) devices.push({ device: `cuda:${id}`, ...(await probe("cuda", id)) });
+  const cuda = cudaVerdict(base, ready ? (devices[0] ?? { usable: false, error: "CUDA_VISIBLE_DEVICES hides every GPU" }) : { usable: false });
+  return { ...base, cuda, devices, device: cuda.usable ? "cuda" : "cpu" };
 }
 
 /** The report for people: one line per check. */
@@ -167,6 +192,10 @@ export function formatReport(r: DoctorReport): string {
   if (r.missing.length) lines.push(`${mark(false)}the CUDA provider cannot load: ${r.missing.join(", ")} not found`);
   lines.push(`${mark(r.cuda.usable)}CUDA execution provider${r.cuda.usable ? "" : `: ${r.cuda.error}`}`);
   if (r.cuda.fix) lines.push(`    ${r.cuda.fix}`);
-  lines.push("", `use: lipsync serve --device ${r.device}`);
+  if (r.devices.length > 1) for (const d of r.devices) lines.push(`${mark(d.usable)}${d.device}${d.usable ? "" : `: ${d.error}`}`);
+  const usable = r.devices.filter((d) => d.usable).map((d) => d.device);
+  lines.push("", usable.length > 1
+    ? `use: lipsync serve --device cuda:N, one process per GPU (${usable.join(", ")}; docs/deploy.md)`
+    : `use: lipsync serve --device ${r.device}`);
   return lines.join("\n") + "\n";
 }

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { doctor, formatReport } from "./doctor.js";
+import { cudaDeviceCount, doctor, formatReport } from "./doctor.js";
 import { installFromTarball } from "./install.js";
 import { PROVIDER_FILES } from "./runtime.js";
 import { reluModel } from "./tiny-onnx.js";
@@ -45,6 +45,19 @@ describe("lipsync gpu install", () => {
   });
 });
 
+describe("CUDA devices a process addresses", () => {
+  it("are every GPU, or those CUDA_VISIBLE_DEVICES names, renumbered from 0", () => {
+    expect(cudaDeviceCount(4, undefined)).toBe(4);
+    expect(cudaDeviceCount(4, "2,3")).toBe(2);
+    expect(cudaDeviceCount(4, "GPU-8f2c1e0a-1b2c-4d5e-8f90-123456789abc")).toBe(1);
+    // CUDA stops at the first entry it cannot read; an empty list or -1 hides every GPU.
+    expect(cudaDeviceCount(4, "1,-1,2")).toBe(1);
+    expect(cudaDeviceCount(4, "")).toBe(0);
+    expect(cudaDeviceCount(4, "-1")).toBe(0);
+    expect(cudaDeviceCount(1, "0,1,2")).toBe(1);
+  });
+});
+
 describe("lipsync doctor", () => {
   it("finds the CPU usable and says why CUDA is not, and what to do", async () => {
     const report = await doctor();
@@ -55,9 +68,13 @@ describe("lipsync doctor", () => {
       // No GPU machine in CI: the reason is named, never a hang or a crash.
       expect(report.cuda.error).toMatch(/not installed|GPU|driver|cannot find|probe|linux/);
       expect(report.device).toBe("cpu");
+      expect(report.devices.every((d) => !d.usable)).toBe(true);
       expect(text).toMatch(/use: lipsync serve --device cpu/);
     } else {
       expect(report.device).toBe("cuda");
+      // A GPU machine: every GPU it lists is probed as cuda:N.
+      expect(report.devices.map((d) => d.device)).toEqual(report.gpus.map((_, i) => `cuda:${i}`).slice(0, report.devices.length));
+      expect(report.devices[0]).toMatchObject({ device: "cuda:0", usable: true });
     }
     expect(existsSync(report.onnxruntime && "binDir" in report.onnxruntime ? report.onnxruntime.binDir : "/nonexistent")).toBe(true);
   }, 90_000);
