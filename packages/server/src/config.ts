@@ -26,6 +26,17 @@ export interface ServerConfig {
   memory: MemoryMode;
   /** Source frames kept decoded in lazy mode. */
   lazyCacheFrames: number;
+  /**
+   * Memory all loaded avatars together may hold in frames, model inputs and features, MB; a
+   * package that would take more is refused before its frames are read (avatar/memory.ts).
+   * Default: half the machine's memory.
+   */
+  avatarMemoryBudgetMb: number;
+  /**
+   * A package that failed to load is not tried again on use (GetAvatar, a session) for this
+   * long, unless its manifest changes or an admin's LoadAvatar asks; seconds.
+   */
+  avatarRetrySeconds: number;
   /** ONNX Runtime execution provider; cuda falls back to cpu where it is missing. */
   device: Device;
   /** ONNX Runtime intra-op threads per model. */
@@ -150,6 +161,8 @@ export const DEFAULTS: ServerConfig = {
   preloadAvatars: [],
   memory: "preload",
   lazyCacheFrames: 32,
+  avatarMemoryBudgetMb: Math.floor(os.totalmem() / 2 / 2 ** 20),
+  avatarRetrySeconds: 30,
   device: "cpu",
   inferenceThreads: Math.max(1, Math.min(4, os.availableParallelism())),
   maxBatch: 8,

@@ -29,6 +29,8 @@ export class Avatar implements RenderSource {
   /** Per-frame features of the avatar's own track (RenderFrame), if it has one. */
   ownFeatures: Float32Array[] | undefined;
   readonly loadedAt = Date.now();
+  /** What the avatar holds that grows with its package (frames, inputs, features), bytes: counted against the avatar memory budget. */
+  memoryBytes = 0;
   private readonly masks = new Map<string, PasteMask>();
   private readonly preloaded: { frames: FrameStore; inputs: InputStore } | undefined;
   readonly composer: Composer;
