@@ -102,6 +102,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     keepaliveMs: config.http2KeepaliveSeconds * 1000,
     // A drain (SIGTERM) closes connections gracefully: keepalive leaves them that long at least.
     closingGraceMs: Math.max(2 * config.http2KeepaliveSeconds, config.drainSeconds) * 1000,
+  }, {
+    maxPerAddress: config.maxConnectionsPerAddress, handshakeTimeoutMs: config.handshakeTimeoutMs, headersTimeoutMs: config.headersTimeoutMs,
+    onRefused: (address) => logger.warn({ address, limit: config.maxConnectionsPerAddress }, "connections refused: address at its connection limit"),
   });
   const port = await server.listen(config.port, config.host);
   const scheme = config.tls ? "https" : "http";
