@@ -53,7 +53,7 @@ describe("the access log", () => {
       await createLipSyncClient({ baseUrl: server.url, protocol, token: TOKEN }).renderFrame("demo", 3);
     }
     await until(() => rpcLines("RenderFrame").length === 3, "three RenderFrame lines", 5000);
-    const byProtocol = Object.fromEntries(rpcLines("RenderFrame").map((l) => [l.protocol, l]));
+    const byProtocol: Record<string, Line> = Object.fromEntries(rpcLines("RenderFrame").map((l) => [l.protocol, l]));
     expect(Object.keys(byProtocol).sort()).toEqual(["connect", "grpc", "grpc-web"]);
     for (const l of Object.values(byProtocol)) {
       expect(l).toMatchObject({ log: "access", status: "OK", client: expect.stringMatching(/^token:[0-9a-f]{12}$/) });

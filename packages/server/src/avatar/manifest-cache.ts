@@ -1,7 +1,7 @@
 /**
  * Manifests of packages that are not loaded, for ListAvatars: each is parsed once and kept
  * until its file changes (mtime, size or inode), so listing costs a realpath and a stat per
- * package, whatever the manifests hold. Refusals of the file itself (too large, not a regular
+ * package, whatever the manifests hold; concurrent listings share one parse. Refusals of the file itself (too large, not a regular
  * file, outside the root) come from those checks, before anything is read.
  */
 import { asLipSyncError } from "../errors.js";
@@ -12,7 +12,7 @@ import { PackageDir } from "./package-files.js";
 export type ManifestRead = { manifest: Manifest; error: undefined } | { manifest: undefined; error: string };
 
 export class ManifestCache {
-  private readonly entries = new Map<string, { stamp: string; read: ManifestRead }>();
+  private readonly entries = new Map<string, { stamp: string; read: Promise<ManifestRead> }>();
 
   /** The manifest of package `name` in `dir` (inside avatar root `root`), or why there is none. */
   async read(dir: string, name: string, root: string): Promise<ManifestRead> {
@@ -23,14 +23,11 @@ export class ManifestCache {
       const stamp = `${file.real}\0${file.stamp}`;
       const hit = this.entries.get(key);
       if (hit?.stamp === stamp) return hit.read;
-      let read: ManifestRead;
-      try {
-        read = { manifest: manifestOfText((await pkg.readChecked(file, "manifest.json")).toString("utf8"), name), error: undefined };
-      } catch (err) {
-        read = { manifest: undefined, error: asLipSyncError(err).message };
-      }
+      const read = pkg.readChecked(file, "manifest.json").then(
+        (bytes): ManifestRead => ({ manifest: manifestOfText(bytes.toString("utf8"), name), error: undefined }),
+      ).catch((err: unknown): ManifestRead => ({ manifest: undefined, error: asLipSyncError(err).message }));
       this.entries.set(key, { stamp, read });
-      return read;
+      return await read;
     } catch (err) {
       return { manifest: undefined, error: asLipSyncError(err).message };
     }
