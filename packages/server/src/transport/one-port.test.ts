@@ -19,13 +19,13 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close(0)));
 });
 
-async function serve(conn: Partial<ConnectionLimits> = {}): Promise<{ port: number; server: OnePortServer; refused: string[] }> {
+async function serve(conn: Partial<ConnectionLimits> = {}, keepaliveMs?: number): Promise<{ port: number; server: OnePortServer; refused: string[] }> {
   const refused: string[] = [];
   const server = createOnePortServer(
     (_req, res) => res.end("ok"),
     (_req, socket) => socket.end("HTTP/1.1 404 Not Found\r\n\r\n"),
     undefined,
-    { maxConcurrentStreams: 16, maxSessionMemoryMb: 10, resets: { burst: 100, rate: 10 } },
+    { maxConcurrentStreams: 16, maxSessionMemoryMb: 10, resets: { burst: 100, rate: 10 }, ...(keepaliveMs ? { keepaliveMs } : {}) },
     { maxPerAddress: 0, handshakeTimeoutMs: 300, headersTimeoutMs: 300, onRefused: (k) => refused.push(k), ...conn },
   );
   servers.push(server);
@@ -80,6 +80,15 @@ describe("connection limits", () => {
     // Twice the timeout later the good one is still open.
     await new Promise((r) => setTimeout(r, 600));
     expect(good.socket.destroyed).toBe(false);
+  });
+
+  it("closes an HTTP/2 connection stuck in a header block that never ends (it cannot answer the keepalive ping)", async () => {
+    const { port } = await serve({ handshakeTimeoutMs: 5000 }, 300);
+    const stuck = await connect(port);
+    const block = Buffer.from([0x83, 0x86]); // :method POST, :scheme http; no END_HEADERS, no CONTINUATION
+    const headers = Buffer.from([0, 0, block.length, 1, 0, 0, 0, 0, 1]);
+    stuck.socket.write(Buffer.concat([Buffer.from(PREFACE), SETTINGS, headers, block]));
+    expect(await within(stuck.closed, 3000, "stuck connection closed")).toBeGreaterThanOrEqual(300);
   });
 
   it("refuses connections past the per-address limit at once, and only for that address", async () => {
