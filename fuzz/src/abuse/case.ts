@@ -12,7 +12,7 @@ export interface Scale {
   floodAddresses: number;
   /** Connections that send half a request head. */
   slowHeaders: number;
-  /** The server's --max-connections-per-address, --handshake-timeout-ms, --headers-timeout-ms. */
+  /** The server's --connections-per-address, --handshake-timeout-ms, --headers-timeout-ms. */
   perAddressCap: number;
   handshakeMs: number;
   headersMs: number;

@@ -51,7 +51,7 @@ export interface AbuseResult extends CaseOutcome {
 export function serverArgs(root: string, scale: Scale): string[] {
   return [
     "--avatars", root, "--preload", "demo", "--memory", "lazy", "--capacity", "8", "--rate-limit", "0", "--http2-keepalive", "2", "--drain-seconds", "3",
-    "--avatar-memory-mb", "2048", "--max-connections-per-address", String(scale.perAddressCap),
+    "--avatar-memory-mb", "2048", "--connections-per-address", String(scale.perAddressCap),
     "--handshake-timeout-ms", String(scale.handshakeMs), "--headers-timeout-ms", String(scale.headersMs),
   ];
 }
