@@ -146,6 +146,16 @@ export class ServerChild {
     return false;
   }
 
+  /** Sends `signal` (SIGTERM: a drain) without waiting; `exited` resolves with the exit code. */
+  signal(signal: NodeJS.Signals): void {
+    this.proc.kill(signal);
+  }
+
+  get exited(): Promise<number | null> {
+    if (this.exit) return Promise.resolve(this.exit.code);
+    return new Promise((resolve) => this.proc.once("exit", (code) => resolve(code)));
+  }
+
   async stop(): Promise<void> {
     if (!this.alive) return;
     const exited = new Promise<void>((resolve) => this.proc.once("exit", () => resolve()));

@@ -45,6 +45,17 @@ export interface ServerConfig {
   memory: MemoryMode;
   /** Source frames kept decoded in lazy mode. */
   lazyCacheFrames: number;
+  /**
+   * Memory all loaded avatars together may hold in frames, model inputs and features, MB; a
+   * package that would take more is refused before its frames are read (avatar/memory.ts).
+   * Default: half the machine's memory.
+   */
+  avatarMemoryBudgetMb: number;
+  /**
+   * A package that failed to load is not tried again on use (GetAvatar, a session) for this
+   * long, unless its manifest changes or an admin's LoadAvatar asks; seconds.
+   */
+  avatarRetrySeconds: number;
   /** ONNX Runtime execution provider and GPU (cuda:N); cuda falls back to cpu where it is missing. */
   device: Device;
   /** ONNX Runtime intra-op threads per model. */
@@ -165,6 +176,24 @@ export interface ServerConfig {
    * closed (a peer that is gone, or a connection Node stopped reading). 0: never. Seconds.
    */
   http2KeepaliveSeconds: number;
+  /**
+   * Connections one client address (an IPv6 address's /64) may hold at once; past it new ones
+   * are closed at once. Behind a load balancer every connection comes from its few addresses:
+   * raise it there, or 0 for no limit.
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * A new connection must send its first bytes, finish its TLS handshake, and (HTTP/2) send its
+   * SETTINGS each within this long, or it is closed; ms, 0: no bound.
+   */
+  handshakeTimeoutMs: number;
+  /** An HTTP/1.1 request's headers must be complete within this long of its first byte, or it gets 408 and is closed; ms. */
+  headersTimeoutMs: number;
+  /**
+   * One line per RPC and per WebSocket connection (method, status, duration, client, bytes) on
+   * stdout, beside the server's own log (transport/access-log.ts).
+   */
+  accessLog: boolean;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -176,6 +205,8 @@ export const DEFAULTS: ServerConfig = {
   preloadAvatars: [],
   memory: "preload",
   lazyCacheFrames: 32,
+  avatarMemoryBudgetMb: Math.floor(os.totalmem() / 2 / 2 ** 20),
+  avatarRetrySeconds: 30,
   device: "cpu",
   inferenceThreads: Math.max(1, Math.min(4, os.availableParallelism())),
   maxBatch: 8,
@@ -216,6 +247,10 @@ export const DEFAULTS: ServerConfig = {
   wsSendHighWaterBytes: 4 * 1024 * 1024,
   healthWatchMs: 500,
   http2KeepaliveSeconds: 30,
+  maxConnectionsPerAddress: 256,
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 15_000,
+  accessLog: false,
 };
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
@@ -242,6 +277,10 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (!Number.isInteger(config.maxSessionsPerClient) || config.maxSessionsPerClient < 0) throw new Error("maxSessionsPerClient must be an integer >= 0");
   if (!(config.rateLimit >= 0) || !(config.rateBurst >= 1)) throw new Error("rateLimit must be >= 0 and rateBurst >= 1");
   if (!(config.capacityUtilisation > 0 && config.capacityUtilisation <= 1)) throw new Error("capacityUtilisation must lie in (0, 1]");
+  if (!Number.isInteger(config.maxConnectionsPerAddress) || config.maxConnectionsPerAddress < 0) throw new Error("maxConnectionsPerAddress must be an integer >= 0");
+  // Node refuses a headersTimeout past its requestTimeout (5 minutes).
+  if (!Number.isInteger(config.headersTimeoutMs) || config.headersTimeoutMs < 1 || config.headersTimeoutMs > 300_000) throw new Error("headersTimeoutMs must be an integer 1..300000");
+  if (!Number.isInteger(config.handshakeTimeoutMs) || config.handshakeTimeoutMs < 0) throw new Error("handshakeTimeoutMs must be an integer >= 0");
   return config;
 }
 

@@ -8,6 +8,7 @@ import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.j
 import type { Principal } from "./auth.js";
 import { asLipSyncError, LipSyncError } from "./errors.js";
 import { Access, wsToken } from "./transport/access.js";
+import { AccessLog } from "./transport/access-log.js";
 import { createLogger, type Logger } from "./logger.js";
 import { LipSyncService, health } from "@lipsync/proto";
 import { lipSyncRoutes } from "./transport/connect.js";
@@ -42,6 +43,8 @@ const DRAIN_POLL_MS = 50;
 
 export interface StartOptions extends ServerOptions {
   logger?: Logger;
+  /** Where the access log goes (`accessLog`); default: the logger's stream at level info. */
+  accessLogger?: Logger;
   staticMounts?: StaticMount[];
 }
 
@@ -54,7 +57,7 @@ function withDrain(app: LipSyncApp, handler: ReturnType<typeof connectNodeAdapte
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const { logger: givenLogger, staticMounts = [], ...rest } = options;
+  const { logger: givenLogger, accessLogger, staticMounts = [], ...rest } = options;
   const config = resolveConfig(rest);
   const logger = givenLogger ?? createLogger(config.logLevel);
   const app = new LipSyncApp(config, logger);
@@ -63,18 +66,21 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const access = new Access({
     authTokens: config.authTokens, adminTokens: config.adminTokens, jwtPublicKey: config.jwtPublicKey, rateLimit: config.rateLimit, rateBurst: config.rateBurst,
   });
-  const ws = new WebSocketEndpoint(app, access);
-  const handler = withOriginPolicy(withDrain(app, withRequestContext(connectNodeAdapter({
+  // Its own level: the access log is on or off, whatever --log-level says.
+  const accessLog = config.accessLog ? new AccessLog(accessLogger ?? logger.child({}, { level: "info" })) : undefined;
+  const ws = new WebSocketEndpoint(app, access, accessLog);
+  const rpc = withOriginPolicy(withDrain(app, withRequestContext(connectNodeAdapter({
     routes: (router) => {
       lipSyncRoutes(app)(router);
       reflectionRoutes(router, [LipSyncService, health.Health]);
     },
-    interceptors: [rpcMetrics(app.stats), access.interceptor(logger)],
+    interceptors: [...(accessLog ? [accessLog.interceptor()] : []), rpcMetrics(app.stats), access.interceptor(logger)],
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
-    contextValues: requestContextValues,
+    contextValues: accessLog ? accessLog.contextValues(requestContextValues) : requestContextValues,
     fallback: httpRoutes(app, staticMounts, access),
   }))), config.allowOrigins);
+  const handler = accessLog ? accessLog.wrap(rpc) : rpc;
   const server = createOnePortServer(handler, (req, socket, head) => {
     const path = requestUrl(req.url)?.pathname;
     const origin = checkOrigin(req.headers, config.allowOrigins);
@@ -100,6 +106,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     keepaliveMs: config.http2KeepaliveSeconds * 1000,
     // A drain (SIGTERM) closes connections gracefully: keepalive leaves them that long at least.
     closingGraceMs: Math.max(2 * config.http2KeepaliveSeconds, config.drainSeconds) * 1000,
+  }, {
+    maxPerAddress: config.maxConnectionsPerAddress, handshakeTimeoutMs: config.handshakeTimeoutMs, headersTimeoutMs: config.headersTimeoutMs,
+    onRefused: (address) => logger.warn({ address, limit: config.maxConnectionsPerAddress }, "connections refused: address at its connection limit"),
   });
   const port = await server.listen(config.port, config.host);
   const scheme = config.tls ? "https" : "http";

@@ -31,6 +31,8 @@ export class Avatar implements RenderSource {
   /** Per-frame features of the avatar's own track (RenderFrame), if it has one. */
   ownFeatures: Float32Array[] | undefined;
   readonly loadedAt = Date.now();
+  /** What the avatar holds that grows with its package (frames, inputs, features), bytes: counted against the avatar memory budget. */
+  memoryBytes = 0;
   private readonly masks = new Map<string, PasteMask>();
   /** Raw idle frames by encoding and index; in lazy mode bounded like the frame cache. */
   private readonly idleImages: Map<string, Uint8Array>;

@@ -37,6 +37,16 @@ export interface Manifest {
 
 const FRAME_PATTERN = /\{index(?::0([1-9])d)?\}/;
 
+/**
+ * Most frames a package may have: 66 minutes of footage at 25 fps. Every count that sizes an
+ * allocation is bounded before anything is allocated: frames and crop boxes here, frame size
+ * below, the model's tensors in manifest-v1/v2, and what the whole package would hold in
+ * memory against the server's budget (memory.ts) before a frame is read.
+ */
+export const MAX_FRAMES = 100_000;
+/** Largest frame side, pixels. */
+export const MAX_FRAME_SIDE = 8192;
+
 /** Validates a parsed manifest.json of the package in directory `name`. */
 export function parseManifest(raw: unknown, name: string): Manifest {
   const f = new Fields(name);
@@ -46,9 +56,9 @@ export function parseManifest(raw: unknown, name: string): Manifest {
   const fps = f.number(m, "fps", "fps", { int: true, min: 1, max: 100 });
   if (version === 1 && fps !== FPS) f.fail("fps", `must be ${FPS} in format version 1`);
   if (samplesPerFrameAt(fps) === undefined) f.fail("fps", `must divide ${SAMPLE_RATE} (a frame must be a whole number of 16 kHz samples: 20, 25, 50, ...)`);
-  const frameCount = f.number(m, "frame_count", "frame_count", { int: true, min: 2, max: 1_000_000 });
-  const width = f.number(m, "width", "width", { int: true, min: 16, max: 8192 });
-  const height = f.number(m, "height", "height", { int: true, min: 16, max: 8192 });
+  const frameCount = f.number(m, "frame_count", "frame_count", { int: true, min: 2, max: MAX_FRAMES });
+  const width = f.number(m, "width", "width", { int: true, min: 16, max: MAX_FRAME_SIDE });
+  const height = f.number(m, "height", "height", { int: true, min: 16, max: MAX_FRAME_SIDE });
   const frames = f.file(m, "frames");
   if (!FRAME_PATTERN.test(frames)) f.fail("frames", 'must contain "{index}" or "{index:04d}"');
   const audioTrack = m.audio_track === undefined ? undefined : f.file(m, "audio_track");

@@ -8,6 +8,7 @@ import { choiceOption, intOption, listOption, stringOption, UsageError, type Opt
 export const AVATAR_OPTIONS: OptionSpec[] = [
   { name: "avatars", value: "DIR", multiple: true, default: "$LIPSYNC_AVATARS or the repository's models/", description: "a folder whose sub-folders are avatar packages" },
   { name: "memory", value: "MODE", default: DEFAULTS.memory, description: "preload: decode every source frame at load (fastest); lazy: decode on demand under an LRU bound (least RAM)" },
+  { name: "avatar-memory-mb", value: "MB", default: `${DEFAULTS.avatarMemoryBudgetMb} (half this machine's memory)`, description: "memory all loaded avatars may hold in frames and features; a package that would take more is refused before its frames are read" },
   { name: "device", value: "DEV", default: `${DEFAULTS.device} ($LIPSYNC_DEVICE)`, description: "cpu, cuda or cuda:N (ONNX Runtime's CUDA execution provider on GPU N; one process per GPU; see lipsync doctor)" },
   { name: "threads", value: "N", default: String(DEFAULTS.inferenceThreads), description: "ONNX Runtime intra-op threads per model" },
   { name: "max-batch", value: "N", default: String(DEFAULTS.maxBatch), description: "most frames in one model run" },
@@ -41,6 +42,7 @@ export function serverOptions(values: Values): ServerOptions {
   const options: ServerOptions = {
     avatarRoots: avatarRoots(values),
     memory: choiceOption(values, "memory", ["preload", "lazy"] as const),
+    avatarMemoryBudgetMb: intOption(values, "avatar-memory-mb", 1, 1 << 30),
     device,
     maxBatch: intOption(values, "max-batch", 1, 1024),
     maxBatchWaitMs: intOption(values, "batch-wait-ms", 0, 1000),

@@ -59,14 +59,16 @@ export function wsToken(url: string | undefined, headers: IncomingHttpHeaders): 
 }
 
 /**
- * The subprotocol to answer a handshake with: `lipsync` when offered (so a token offered as
- * `bearer.TOKEN` is never echoed), else the first offered; browsers fail a handshake that
- * offered subprotocols and got none back.
+ * The subprotocol to answer a handshake with: `lipsync` when offered, else the first offered
+ * that is not `bearer.TOKEN`, else none. A token offered as a subprotocol is never echoed (the
+ * 101 response's Sec-WebSocket-Protocol is what proxies log): a client that offered it alone
+ * gets no subprotocol back, which browsers and the ws library treat as a failed handshake, so
+ * it must offer `lipsync` beside it (docs/protocol.md, "Authentication").
  */
 export function selectSubprotocol(offered: Set<string>): string | false {
   if (offered.has(WS_SUBPROTOCOL)) return WS_SUBPROTOCOL;
-  const first = offered.values().next();
-  return first.done ? false : first.value;
+  for (const p of offered) if (!p.startsWith(BEARER_PROTOCOL)) return p;
+  return false;
 }
 
 export class Access {

@@ -10,6 +10,7 @@ import type { LipSyncApp } from "../app.js";
 import type { Principal } from "../auth.js";
 import { LipSyncError } from "../errors.js";
 import { selectSubprotocol, type Access } from "./access.js";
+import type { AccessLog } from "./access-log.js";
 import { closeReason, WS_CLOSE } from "./status.js";
 import { WsConnection, type WsPeer } from "./ws-core.js";
 
@@ -19,14 +20,22 @@ function toBytes(data: RawData): Buffer {
   return Buffer.from(data as ArrayBuffer);
 }
 
-/** `highWater`: unsent bytes past which the socket counts as a slow consumer. */
-function peerOf(ws: WebSocket, highWater: number): WsPeer {
+function sizeOf(data: string | Uint8Array): number {
+  return typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+}
+
+/** `highWater`: unsent bytes past which the socket counts as a slow consumer; `sent`: told each message's size. */
+function peerOf(ws: WebSocket, highWater: number, sent: (bytes: number) => void): WsPeer {
   return {
     get open() {
       return ws.readyState === ws.OPEN;
     },
-    send: (data) => ws.send(data),
+    send: (data) => {
+      sent(sizeOf(data));
+      ws.send(data);
+    },
     sendAsync: (data) => new Promise((resolve, reject) => {
+      sent(sizeOf(data));
       ws.send(data, (err) => (err ? reject(new LipSyncError("unavailable", "socket closed")) : resolve()));
       // A buffer past the high-water mark means the reader is slow: wait for the write to finish
       // (the callback above) before pulling more, so the session's bounded queue applies.
@@ -47,7 +56,8 @@ export class WebSocketEndpoint {
   private readonly sockets = new Set<Socket>();
   private readonly timers: NodeJS.Timeout[];
 
-  constructor(private readonly app: LipSyncApp, private readonly access: Access) {
+  /** `accessLog`: when given, one line per connection (access-log.ts). */
+  constructor(private readonly app: LipSyncApp, private readonly access: Access, private readonly accessLog?: AccessLog) {
     this.wss = new WebSocketServer({
       noServer: true, maxPayload: app.config.maxMessageBytes, perMessageDeflate: false, handleProtocols: (offered) => selectSubprotocol(offered),
     });
@@ -72,14 +82,21 @@ export class WebSocketEndpoint {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, caller: Principal | LipSyncError): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const logged = this.accessLog?.websocket(caller instanceof LipSyncError ? undefined : caller, req.socket.remoteAddress);
+      if (logged) ws.once("close", (code) => logged.end(code));
       if (caller instanceof LipSyncError) {
         ws.close(WS_CLOSE[caller.code], closeReason(caller.message));
         return;
       }
-      const c: Socket = { ws, core: new WsConnection(this.app, peerOf(ws, this.app.config.wsSendHighWaterBytes), caller, this.access), alive: true };
+      const sent = logged ? logged.sent : () => undefined;
+      const c: Socket = { ws, core: new WsConnection(this.app, peerOf(ws, this.app.config.wsSendHighWaterBytes, sent), caller, this.access), alive: true };
       this.sockets.add(c);
       this.app.stats.wsOpened();
-      ws.on("message", (data, isBinary) => c.core.onMessage(toBytes(data), isBinary));
+      ws.on("message", (data, isBinary) => {
+        const bytes = toBytes(data);
+        logged?.received(bytes.length);
+        c.core.onMessage(bytes, isBinary);
+      });
       ws.on("pong", () => (c.alive = true));
       // The ws library has already sent the close frame (1009, 1007, 1002) on a protocol error
       // and ends the socket after the closing handshake or its own timeout; terminating here
