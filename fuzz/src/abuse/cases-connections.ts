@@ -26,7 +26,6 @@ const AUDIO = speak({ message: { case: "audio", value: { data: tone() } } });
 const row2: AbuseCase = {
   row: 2,
   name: "bad-second-message",
-  known: "issue 16: a bad second message on Speak answers INTERNAL instead of INVALID_ARGUMENT (the lead's session-pipeline restructuring)",
   async run({ child, rng }) {
     const { failures, check } = checker();
     // Protobuf that no decoder accepts: a length past the end, an 11-byte varint, field number 0.

@@ -44,7 +44,6 @@ function envelopes(body: Buffer): [number, Buffer][] {
 const row1: AbuseCase = {
   row: 1,
   name: "internal-error-text",
-  known: "issue 16: internal errors reach gRPC/Connect peers as ONNX Runtime's text (one peer-error rule, the lead's session-pipeline restructuring)",
   async run({ child, root }) {
     const { failures, check } = checker();
     const dir = root.copyDemo("r1-reshape");
