@@ -125,7 +125,8 @@ describe("deploy/grafana/lipsync.json", () => {
 
   it("shows sessions against capacity, frame latency, drops, first-frame latency, stage times and per-RPC status", () => {
     const all = exprs.map((e) => e.expr).join("\n");
-    expect(all).toMatch(/lipsync_active_sessions\{[^}]*\}\) \* \$capacity/);
+    expect(all).toMatch(/lipsync_capacity_used\{/);
+    expect(all).toMatch(/lipsync_capacity_sessions\{/);
     expect(all).toMatch(/lipsync_stage_seconds_bucket\{[^}]*stage="total"/);
     expect(all).toMatch(/lipsync_frames_total\{[^}]*kind="dropped"/);
     expect(all).toMatch(/lipsync_first_frame_seconds_bucket/);

@@ -171,10 +171,11 @@ describe("deploy/helm/lipsync", () => {
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: dep.metadata.name });
     expect(hpa.spec.metrics).toEqual([{ type: "Pods", pods: { metric: { name: "lipsync_capacity_used" }, target: { type: "AverageValue", averageValue: "700m" } } }]);
     expect(hpa.spec.minReplicas).toBe(2);
-    // The HPA owns the replica count; the capacity it divides by is the pods' --capacity.
+    // The HPA owns the replica count; each pod exports the share of its own capacity in use.
     expect(dep.spec.replicas).toBeUndefined();
     expect(argAfter(container(m).args, "--capacity")).toBe("6");
-    expect(await refusal({ autoscaling: { enabled: true } })).toMatch(/autoscaling.enabled needs server.capacity/);
+    // A measured capacity (no server.capacity) autoscales too: the pods export their own share.
+    expect((await render({ autoscaling: { enabled: true }, server: { capacity: null } })).some((m) => m.kind === "HorizontalPodAutoscaler")).toBe(true);
     const defaults = await render();
     expect(kinds(defaults, "HorizontalPodAutoscaler")).toEqual([]);
     expect(one(defaults, "Deployment").spec.replicas).toBe(2);

@@ -37,7 +37,7 @@ export class LipSyncApp {
     this.logger = logger;
     this.composer = config.composeWorkers > 0 ? new ComposePool(config.composeWorkers) : new LocalComposer();
     this.frontEnds = config.audioWorkers > 0 ? new FrontEndPool(config.audioWorkers) : undefined;
-    this.admission = new Admission(config, this.stats, logger);
+    this.admission = new Admission(config, this.stats, logger, () => this.registry.loadedAvatars());
     this.registry = new AvatarRegistry(config, logger, (avatar) => this.admission.measure(avatar), this.composer);
     this.catalogue = new Catalogue(this.registry, this.admission);
     this.sessions = new Sessions({ config, catalogue: this.catalogue, admission: this.admission, stats: this.stats, logger, frontEnds: this.frontEnds });
@@ -63,6 +63,8 @@ export class LipSyncApp {
   /** UnloadAvatar: its sessions end with UNAVAILABLE, then the avatar is freed. */
   async unloadAvatar(name: string): Promise<boolean> {
     this.sessions.endAvatar(name, new LipSyncError("unavailable", `avatar "${name}" was unloaded`));
+    const avatar = this.registry.peek(name);
+    if (avatar) this.admission.forget(avatar);
     return this.registry.unload(name);
   }
 
@@ -71,6 +73,7 @@ export class LipSyncApp {
   }
 
   async close(): Promise<void> {
+    this.admission.close();
     this.sessions.endAll(new LipSyncError("unavailable", "server is shutting down"));
     await this.registry.closeAll();
     await this.composer.close();

@@ -142,6 +142,11 @@ export interface ServerConfig {
   sessionCapacity: number;
   /** Share of the measured engine rate that sessions may take (headroom for bursts), 0..1. */
   capacityUtilisation: number;
+  /**
+   * A measured capacity is measured again once the server has had no session for this long
+   * (a figure taken while the machine was busy does not stay); 0: only at load. Seconds.
+   */
+  capacityRemeasureIdleSeconds: number;
   tls?: TlsConfig;
   /** Directory of the static player page and bundles (the web component's build). */
   publicDir?: string;
@@ -235,6 +240,7 @@ export const DEFAULTS: ServerConfig = {
   maxFrameLatencyMs: 500,
   sessionCapacity: 0,
   capacityUtilisation: 0.9,
+  capacityRemeasureIdleSeconds: 30,
   logLevel: "info",
   drainSeconds: 10,
   maxConcurrentStreams: 128,

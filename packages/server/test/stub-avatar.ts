@@ -64,6 +64,7 @@ export function stubAvatar(options: { runMs?: number; maxBatch?: number } = {}):
     rect: () => rect,
     mask: () => mask,
     idleImage: (index: number) => new Uint8Array(8).fill(index),
+    windowSource: { audio: { featureDim: 4, window: { first: -1, last: 0, padding: "silence" } }, silence: new Float32Array(4) },
   } as unknown as Avatar;
   return { avatar, unetRuns, busy: () => running || unet.waiting > 0, close: () => (unet.close(), encoder.close()) };
 }

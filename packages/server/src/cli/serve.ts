@@ -73,6 +73,7 @@ export const serve: Command = {
     { name: "tls-key", value: "FILE", description: "PEM private key of --tls-cert" },
     { name: "capacity", value: "N", default: "measured at load", description: "real-time sessions per avatar to admit; past it new sessions are refused (RESOURCE_EXHAUSTED, WebSocket 4429) and /readyz says 503" },
     { name: "max-latency-ms", value: "MS", default: String(DEFAULTS.maxFrameLatencyMs), description: "a live session's speech frame later than this is dropped (frames_dropped event) so the session catches up" },
+    { name: "remeasure-idle", value: "SECONDS", default: String(DEFAULTS.capacityRemeasureIdleSeconds), description: "measure a measured capacity again once the server has had no session this long (0: only at load); between measurements live frames keep it current" },
     { name: "max-sessions", value: "N", default: String(DEFAULTS.maxSessions), description: "hard cap on concurrent sessions, whatever the capacity" },
     { name: "max-sessions-per-client", value: "N", default: "no limit but --max-sessions", description: "concurrent sessions one client may hold (per token, else per address)" },
     { name: "auth-token", value: "TOKEN", multiple: true, description: "a bearer token callers must present (authorization: Bearer TOKEN; WebSocket ?token= or subprotocol bearer.TOKEN); any token or key turns authentication on" },
@@ -96,6 +97,7 @@ export const serve: Command = {
     const rateLimit = intOption(values, "rate-limit", 0, 1_000_000);
     const admission = {
       sessionCapacity: intOption(values, "capacity", 1, 100_000),
+      capacityRemeasureIdleSeconds: intOption(values, "remeasure-idle", 0, 86_400),
       maxFrameLatencyMs: intOption(values, "max-latency-ms", FRAME_MS, 60_000),
       maxSessions: intOption(values, "max-sessions", 1, 100_000),
       maxSessionsPerClient: intOption(values, "max-sessions-per-client", 1, 100_000),

@@ -51,3 +51,32 @@ describe("admission", () => {
     expect(() => b.precheck(undefined)).toThrow(expect.objectContaining({ code: "unavailable" }));
   });
 });
+
+describe("capacity that follows the machine", () => {
+  it("is measured again once the server is idle, and follows the engine's speed", async () => {
+    const { stubAvatar } = await import("../../test/stub-avatar.js");
+    const options = { runMs: 40, maxBatch: 8 };
+    const stub = stubAvatar(options);
+    const stats = new Stats();
+    const a = new Admission(resolveConfig({ capacityRemeasureIdleSeconds: 0.3, maxBatch: 8 }), stats, silentLogger(), () => [stub.avatar]);
+    try {
+      await a.measure(stub.avatar);
+      const slow = a.capacity(stub.avatar);
+      // The machine is no longer busy: the model runs four times faster.
+      options.runMs = 10;
+      const lease = a.admit(stub.avatar, false, undefined);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(a.capacity(stub.avatar).engineFps, "no re-measurement while a session is live").toBe(slow.engineFps);
+      lease.release();
+      await expect.poll(() => a.capacity(stub.avatar).engineFps, { timeout: 10_000, interval: 100 }).toBeGreaterThan(2 * slow.engineFps);
+      expect(a.capacity(stub.avatar).sessions).toBeGreaterThan(slow.sessions);
+      // The figure a load balancer and an autoscaler read.
+      const text = await stats.registry.metrics();
+      expect(text).toMatch(new RegExp(`lipsync_capacity_sessions\\{avatar="stub",frames="whole"\\} ${a.capacity(stub.avatar).sessions}`));
+      expect(text).toMatch(/lipsync_capacity_used 0\n/);
+    } finally {
+      a.close();
+      stub.close();
+    }
+  });
+});

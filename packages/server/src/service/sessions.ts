@@ -63,7 +63,10 @@ export class Sessions implements SessionObserver {
       maxQueuedFrames: config.maxQueuedFrames, maxQueuedSeconds: config.maxQueuedAudioSeconds, maxInFlight: config.maxInFlightPerSession,
       maxChunkBytes: config.maxChunkBytes, offlineSlackMs: config.offlineSlackMs,
       ...(req.realtime === false ? {} : { maxLatencyMs: config.maxFrameLatencyMs }),
-      onRendered: (t) => stats.rendered(t),
+      onRendered: (t) => {
+        stats.rendered(t);
+        admission.observe(avatar, t, req.patch ?? false);
+      },
       onDropped: (n) => stats.dropped(n),
       ...(frontEnds ? { frontEnd: (listener) => frontEnds.client(listener) } : {}),
     });
