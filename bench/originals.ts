@@ -26,7 +26,7 @@ const t0 = performance.now();
 if (!existsSync(path.join(data, "synctalk-full", "unet.onnx")) || process.argv.includes("--rebuild")) {
   rmSync(path.join(data, "synctalk-full"), { recursive: true, force: true });
   mkdirSync(data, { recursive: true });
-  const made = spawnSync("/usr/bin/python3", [path.join(ROOT, "training", "original_fixtures.py"), data, "--full", "--frames", String(frames)], { encoding: "utf8" });
+  const made = spawnSync("/usr/bin/python3", ["-m", "training.original_fixtures", path.resolve(data), "--full", "--frames", String(frames)], { cwd: ROOT, encoding: "utf8" });
   if (made.status !== 0) throw new Error(`training/original_fixtures.py failed (needs python3-torch and python3-onnx):\n${made.stderr.slice(-2000)}`);
 }
 const summary = await importAvatar({ dir: path.join(data, "synctalk-full"), name: "synctalk-full", out: avatars, force: true }, silentLogger());

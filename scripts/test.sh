@@ -9,4 +9,4 @@ bash scripts/setup.sh --system
 pnpm proto:lint
 pnpm typecheck
 pnpm test
-/usr/bin/python3 -m unittest discover -s training/tests -t training -v
+/usr/bin/python3 -m unittest discover -s training/tests -t . -v

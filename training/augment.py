@@ -13,8 +13,8 @@ import tempfile
 import numpy as np
 from scipy import signal
 
-import speech
-from constants import SAMPLE_RATE
+from . import speech
+from .constants import SAMPLE_RATE
 
 
 def rms(x: np.ndarray) -> float:

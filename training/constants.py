@@ -1,8 +1,11 @@
-"""Media constants shared by every training step.
+"""Media constants shared by every training step, and the idle loop's ping-pong walk.
 
-They mirror packages/server/src/audio/constants.ts; the manifest written by export.py carries
-them to the server, and a test there checks that both sides agree.
+The server and the player have their own copies in TypeScript (they cannot import Python);
+tests/test_shared_contracts.py runs those modules and checks that every value and the walk agree
+with these. The manifest written by export.py also carries the mel settings to the server, whose
+loader checks them.
 """
+import numpy as np
 
 SAMPLE_RATE = 16_000          # Hz, the model's audio rate
 FPS = 25                      # video frames per second
@@ -53,3 +56,13 @@ def samples_needed(frame: int) -> int:
 
 assert samples_needed(0) <= SAMPLES_PER_FRAME * (1 + LOOKAHEAD_FRAMES)
 assert all(samples_needed(j) <= SAMPLES_PER_FRAME * (j + 1 + LOOKAHEAD_FRAMES) for j in range(1000))
+
+
+def idle_index(step, count: int):
+    """Idle frame shown at frame step `step` (an int or an array): the ping-pong walk
+    0, 1, .., count - 1, count - 2, .., 1, 0, 1, .. that the server's session and the player use."""
+    if count <= 1:
+        return np.zeros_like(step)
+    period = 2 * (count - 1)
+    pos = np.mod(step, period)
+    return np.where(pos < count, pos, period - pos)

@@ -9,7 +9,7 @@ enter training: the quality gate measures the model on them.
 """
 import random
 
-import texts
+from . import texts
 
 _SUBJECTS = ["the pilot", "my brother", "a quiet mouse", "every morning", "the old bookshop",
              "our teacher", "the big blue whale", "a purple balloon", "the mayor", "five boys",

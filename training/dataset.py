@@ -1,7 +1,9 @@
 """Build the training set: speech, its mouth-parameter track, and several recorded-sounding versions
 of its audio.
 
-Run: python3 training/dataset.py   (writes training/work/dataset.npz; part of make_demo.py)
+Run from the repository root (writes training/work/dataset.npz; part of make_demo.py):
+
+    nice -n 19 /usr/bin/python3 -m training.dataset [UTTERANCES]
 
 Per utterance: one mouth track (from the phone timings) and VERSIONS mel spectrograms of the same
 speech through different rooms, noises, microphones and codecs (augment.py). The mouth frames
@@ -15,14 +17,8 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import augment  # noqa: E402
-import corpus  # noqa: E402
-import face  # noqa: E402
-import mel as melmod  # noqa: E402
-import speech  # noqa: E402
-import visemes  # noqa: E402
-from constants import FPS, MEL_WINDOW, N_MELS, SAMPLE_RATE, SAMPLES_PER_FRAME, mel_window_start  # noqa: E402
+from . import augment, corpus, face, mel as melmod, speech, visemes
+from .constants import FPS, MEL_WINDOW, N_MELS, SAMPLE_RATE, SAMPLES_PER_FRAME, idle_index, mel_window_start
 
 WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "work")
 N_UTTERANCES = 1800
@@ -100,10 +96,8 @@ def utterance_tracks(samples: np.ndarray, phones, engine: str):
 
 
 def ping_pong(start: int, n: int, count: int) -> np.ndarray:
-    """Idle frame indices of a ping-pong walk over count frames, starting at `start`."""
-    period = 2 * (count - 1)
-    pos = (start + np.arange(n)) % period
-    return np.where(pos < count, pos, period - pos)
+    """Idle frame indices of `n` steps of the ping-pong walk over count frames from step `start`."""
+    return idle_index(start + np.arange(n), count)
 
 
 def _festival_outputs(specs):

@@ -1,6 +1,8 @@
 """Held-out speech, and how well a model's mouth follows it.
 
-Run: python3 training/evaluate.py   (after train.py; prints r on both held-out sets)
+Run from the repository root (after train.py; prints r on both held-out sets):
+
+    /usr/bin/python3 -m training.evaluate
 
 The measure of mouth opening is simple on purpose, so that the TypeScript quality gate can repeat
 it: dark pixels (luma < DARK) inside the lips region of the crop, minus those of the idle crop.
@@ -8,18 +10,12 @@ it: dark pixels (luma < DARK) inside the lips region of the crop, minus those of
 import json
 import math
 import os
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import corpus  # noqa: E402
-import dataset  # noqa: E402
-import face  # noqa: E402
-import model as modelmod  # noqa: E402
-import speech  # noqa: E402
-from constants import AUDIO_CONTEXT, MAX_ABS_VALUE, MEL_WINDOW, N_MELS  # noqa: E402
+from . import corpus, dataset, face, model as modelmod, speech
+from .constants import AUDIO_CONTEXT, MAX_ABS_VALUE, MEL_WINDOW, N_MELS
 
 DARK = 0.3
 # The lips region inside the crop (x0, y0, x1, y1): where the cavity can appear.

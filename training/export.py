@@ -1,6 +1,8 @@
 """Export the trained model to ONNX and write the demo avatar package.
 
-Run: python3 training/export.py   (after train.py; writes models/demo/ and models/reference/)
+Run from the repository root (after train.py; writes models/demo/ and models/reference/):
+
+    /usr/bin/python3 -m training.export
 
 models/demo/           the avatar package the server loads (manifest.json, frames, audio, ONNX)
 models/reference/      tensors the TypeScript tests compare against (mel, encoder, UNet outputs)
@@ -9,19 +11,12 @@ import json
 import os
 import re
 import shutil
-import sys
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import constants as C  # noqa: E402
-import dataset  # noqa: E402
-import face  # noqa: E402
-import mel as melmod  # noqa: E402
-import model as modelmod  # noqa: E402
-import speech  # noqa: E402
+from . import constants as C, dataset, face, mel as melmod, model as modelmod, speech
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "training", "work")

@@ -7,25 +7,24 @@ to 1 unless --dynamic-batch, which lets the server batch several sessions' frame
 Then `lipsync avatar import DATASET --name NAME --out ROOT` builds the avatar package.
 
     # the UNet (SyncTalk_2D: checkpoint/<name>/<epoch>.pth; Ultralight: the --save_dir .pth)
-    python3 training/export_original.py unet CHECKPOINT.pth --family synctalk_2d --mode ave --out DATASET/ --dynamic-batch
+    python3 -m training.export_original unet CHECKPOINT.pth --family synctalk_2d --mode ave --out DATASET/ --dynamic-batch
     # SyncTalk_2D's "ave" audio encoder (model/checkpoints/audio_visual_encoder.pth)
-    python3 training/export_original.py ave-encoder audio_visual_encoder.pth --out DATASET/
+    python3 -m training.export_original ave-encoder audio_visual_encoder.pth --out DATASET/
     # HuBERT (hubert mode), needs the transformers package and the model the features came from
-    python3 training/export_original.py hubert facebook/hubert-large-ls960-ft --out DATASET/
+    python3 -m training.export_original hubert facebook/hubert-large-ls960-ft --out DATASET/
 
 Each writes its ONNX file and, for audio encoders, `audio_encoder.json` (kind, window) which the
-importer reads. Run with Debian's /usr/bin/python3 (torch 1.13) or any PyTorch >= 1.13.
+importer reads. Run from the root of the lipsync checkout (paths may be absolute or relative to it)
+with Debian's /usr/bin/python3 (torch 1.13) or any PyTorch >= 1.13.
 """
 import argparse
 import json
 import os
-import sys
 
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import originals as O  # noqa: E402
+from . import originals as O
 
 UNET_OPSET = 11        # the originals' export
 ENCODER_OPSET = 13

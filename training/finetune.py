@@ -1,6 +1,8 @@
 """Fine-tune the demo model's family on one user's avatar package (`lipsync avatar train NAME`).
 
-Run: python3 training/finetune.py ROOT/NAME [--steps 800] [--device cpu|cuda]
+Run from the repository root (what `lipsync avatar train NAME` runs):
+
+    /usr/bin/python3 -m training.finetune ROOT/NAME [--steps 800] [--device cpu|cuda]
 
 1. The base model comes from the package's own ONNX files (the demo's, copied by the builder):
    convolutions carry their folded batch-norm, so the batch-norm layers are set to identity and
@@ -18,7 +20,6 @@ Progress goes to stdout as lines "@progress {json}" that the CLI draws as a bar.
 """
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
@@ -26,18 +27,9 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import dataset  # noqa: E402
-import evaluate  # noqa: E402
-import export  # noqa: E402
-import face  # noqa: E402
-import mel as melmod  # noqa: E402
-import model as modelmod  # noqa: E402
-import train  # noqa: E402
-import user_face  # noqa: E402
-from constants import AUDIO_CONTEXT, MAX_ABS_VALUE, MEL_WINDOW, N_MELS  # noqa: E402
+from . import batches, dataset, evaluate, export, face, mel as melmod, model as modelmod, user_face
+from .constants import AUDIO_CONTEXT, MAX_ABS_VALUE, MEL_WINDOW, N_MELS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELD_OUT = os.path.join(ROOT, "models", "heldout")
@@ -154,64 +146,49 @@ def build_data(pkg: user_face.UserPackage, work: str, utterances: int, seed: int
 
 
 class Sampler:
-    """Clips of train.CLIP_LEN frames: synthetic speech with its mouth rendered on the user's face
-    (targets made once, in build_data), and clips of a video's own frames."""
+    """Clips of batches.CLIP_LEN frames: synthetic speech with its mouth rendered on the user's
+    face (targets made once, in build_data), and clips of a video's own frames."""
 
     def __init__(self, data, rng):
         self.targets = data["targets"]
         self.idle = torch.from_numpy(data["idle_crops"]).permute(0, 3, 1, 2).float() / 255.0
         self.idle_index = data["idle_index"]
-        self.params = data["params"]
-        self.mel = data["mel"]
-        utt = data["utterance"]
-        counts = np.bincount(utt)
-        self.start = np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-        self.end = self.start + np.repeat(counts, counts)
-        self.mel_count = data["mel_count"]
-        self.mel_start = np.concatenate([[0], np.cumsum(self.mel_count)[:-1]])
-        self.utt = utt
-        self.rng = rng
+        self.clips = batches.Clips(data, rng)
         self.silence = np.full((N_MELS, MEL_WINDOW), -MAX_ABS_VALUE, dtype=np.float32)
         self.real = data.get("real_crops")
         if self.real is not None:
             self.real_windows = data["real_windows"]
 
+    @property
+    def rng(self):
+        return self.clips.rng
+
+    @rng.setter
+    def rng(self, rng):
+        self.clips.rng = rng
+
     def sample(self):
-        frames, mels = [], []
-        for _ in range(train.CLIPS):
-            f = int(self.rng.integers(0, len(self.targets)))
-            s, e = self.start[f], self.end[f]
-            f = min(f, e - train.CLIP_LEN) if e - s >= train.CLIP_LEN else s
-            u = self.utt[f]
-            mel = self.mel[self.mel_start[u]:self.mel_start[u] + self.mel_count[u]]
-            # Frames before the utterance hear silence, as a session does before speech starts.
-            mels += [dataset.window(mel, g - s) for g in range(f - (AUDIO_CONTEXT - 1), f + train.CLIP_LEN)]
-            frames.extend(range(f, f + train.CLIP_LEN))
-        frames = np.minimum(np.array(frames), len(self.targets) - 1)
+        frames, mel, params = self.clips.sample(batches.CLIPS)
         target = torch.from_numpy(self.targets[frames]).permute(0, 3, 1, 2).float() / 255.0
-        params = torch.from_numpy(self.params[frames]).float()
-        k = torch.from_numpy(self.idle_index[frames])
-        same = torch.from_numpy(self.rng.random(len(frames)) < 0.5)
-        ref_k = torch.where(same, k, torch.from_numpy(self.rng.integers(0, len(self.idle), len(frames))))
-        image = torch.cat([self.idle[ref_k], train.masked(self.idle[k])], 1)
-        mel = torch.from_numpy(np.stack(mels))[:, None]
+        k = self.idle_index[frames]
+        image = batches.model_input(self.idle, k, self.rng)
         change = (target - self.idle[k]).abs().mean(1, keepdim=True)
         return image, mel, target, params, change
 
     def sample_real(self):
         n = len(self.real)
         frames, mels = [], []
-        for _ in range(train.CLIPS):
-            f = int(self.rng.integers(0, max(1, n - train.CLIP_LEN)))
-            for i in range(-(AUDIO_CONTEXT - 1), train.CLIP_LEN):
+        for _ in range(batches.CLIPS):
+            f = int(self.rng.integers(0, max(1, n - batches.CLIP_LEN)))
+            for i in range(-(AUDIO_CONTEXT - 1), batches.CLIP_LEN):
                 g = f + i
                 mels.append(self.real_windows[g].astype(np.float32) if 0 <= g < n else self.silence)
-            frames.extend(range(f, f + train.CLIP_LEN))
+            frames.extend(range(f, f + batches.CLIP_LEN))
         frames = np.array(frames)
         target = torch.from_numpy(self.real[frames]).permute(0, 3, 1, 2).float() / 255.0
         # Reference: an idle frame (its mouth at rest), never the target itself.
         ref = self.idle[torch.from_numpy(self.rng.integers(0, len(self.idle), len(frames)))]
-        image = torch.cat([ref, train.masked(target)], 1)
+        image = torch.cat([ref, batches.masked(target)], 1)
         mel = torch.from_numpy(np.stack(mels))[:, None]
         change = (target - ref).abs().mean(1, keepdim=True)
         return image, mel, target, None, change
@@ -238,25 +215,20 @@ def train_loop(net, data, work, steps, device, seed, report_every=20):
         sampler.rng = np.random.default_rng(seed + start)
         progress("training", start, steps, resumed=True)
     progress("training", start, steps)
-    weights = train.loss_weights(face.CROP_SIZE).to(device)
+    weights = batches.loss_weights(face.CROP_SIZE).to(device)
     net.train()
     freeze_norms(net)
     t0 = time.time()
     for step in range(start, steps):
         # Short runs (the tests') warm up over a tenth of their steps.
-        lr = LR * min(1.0, (step + 1) / min(WARMUP, max(1, steps // 10))) * 0.5 * (1 + math.cos(math.pi * step / steps))
+        lr = batches.learning_rate(step, steps, LR, min(WARMUP, max(1, steps // 10)))
         for g in opt.param_groups:
             g["lr"] = lr
         real = sampler.real is not None and sampler.rng.random() < REAL_SHARE
         image, mel, target, mouth, change = sampler.sample_real() if real else sampler.sample()
         image, mel, target, change = (t.to(device) for t in (image, mel, target, change))
-        embedding = net.unet.embed_audio(train.context_features(net.encoder(mel)))
-        out = net.unet.decode(image, embedding)
-        w = weights * (1.0 + train.CHANGE_WEIGHT * change)
-        pixel = (w * (out - target).abs()).mean() / w.mean()
-        loss = pixel
-        if mouth is not None:
-            loss = loss + train.MOUTH_LOSS * F.mse_loss(net.mouth(embedding), mouth.to(device))
+        loss, pixel, _ = batches.loss(net, image, mel, target, change, weights,
+                                      None if mouth is None else mouth.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -2,8 +2,8 @@
 
 Run from the repository root:
 
-    python3 training/make_demo.py                  # the shipped model (about 75 minutes on 2 cores)
-    python3 training/make_demo.py --utterances 300 --steps 400   # a short schedule, to compare ideas
+    nice -n 19 env TRAIN_THREADS=2 /usr/bin/python3 -m training.make_demo     # the shipped model (about 75 minutes on 2 cores)
+    nice -n 19 env TRAIN_THREADS=2 /usr/bin/python3 -m training.make_demo --utterances 300 --steps 400   # a short schedule, to compare ideas
 
 Steps: synthesize and augment the speech corpus (dataset.py), train (train.py), export ONNX and
 the avatar package (export.py), write the held-out synthetic gate set and measure the model on it
@@ -13,19 +13,12 @@ models/reference/, models/heldout/ and training/work/report.json.
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import dataset  # noqa: E402
-import evaluate  # noqa: E402
-import export  # noqa: E402
-import model as modelmod  # noqa: E402
-import realspeech  # noqa: E402
-import train  # noqa: E402
+from . import dataset, evaluate, export, model as modelmod, realspeech, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

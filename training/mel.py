@@ -6,7 +6,7 @@ TypeScript port can match to 1e-4. Mel frames outside the signal are silence (-4
 """
 import numpy as np
 
-from constants import (F_MAX, F_MIN, HOP_LENGTH, MAX_ABS_VALUE, MEL_WINDOW, MIN_LEVEL_DB, N_FFT,
+from .constants import (F_MAX, F_MIN, HOP_LENGTH, MAX_ABS_VALUE, MEL_WINDOW, MIN_LEVEL_DB, N_FFT,
                        N_MELS, PREEMPHASIS, REF_LEVEL_DB, SAMPLE_RATE, WIN_LENGTH,
                        mel_window_start)
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from constants import AUDIO_CONTEXT, AUDIO_FEATURE_DIM, MEL_WINDOW, N_MELS
+from .constants import AUDIO_CONTEXT, AUDIO_FEATURE_DIM, MEL_WINDOW, N_MELS
 
 
 def conv(cin, cout, stride=1, kernel=3):

@@ -16,7 +16,7 @@ audio and precomputed features laid out as the originals' preprocessing leaves t
         audio_encoder.onnx   a WeNet-shaped stand-in: 10960 samples -> [16, 512] (+ audio_encoder.json)
     OUT/synctalk-full/   (--full) SyncTalk_2D "ave" at full width, dynamic batch, for benchmarks
 
-    python3 training/original_fixtures.py OUT [--full] [--frames N]
+    /usr/bin/python3 -m training.original_fixtures OUT [--full] [--frames N]   # from the repository root
 
 The packages' own track features follow the originals' indexing exactly: SyncTalk_2D's mel
 windows start at int(80 * i / 25) (moved back to fit at the end), the encoder's outputs get their
@@ -25,7 +25,6 @@ first and last rows repeated once; Ultralight's WeNet features are one chunk per
 import argparse
 import json
 import os
-import sys
 import wave
 
 import numpy as np
@@ -33,10 +32,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import export_original as X  # noqa: E402
-import mel as melmod  # noqa: E402
-import originals as O  # noqa: E402
+from . import export_original as X, mel as melmod, originals as O
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, "models", "demo")

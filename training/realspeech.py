@@ -1,8 +1,8 @@
 """The real-speech evaluation set: recordings of people that Debian ships, and how a model is measured on them.
 
-Run:
-    python3 training/realspeech.py select            # (re)writes models/realspeech/set.json
-    python3 training/realspeech.py evaluate [MODEL]  # per-source figures of a trained model.pt
+Run from the repository root:
+    python3 -m training.realspeech select            # (re)writes models/realspeech/set.json
+    python3 -m training.realspeech evaluate [MODEL]  # per-source figures of a trained model.pt
 
 No phone timings exist for these recordings, so the measure compares the mouth with the speech
 itself. The quality gate (packages/server/test/quality-gate.test.ts) computes exactly the same
@@ -35,8 +35,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from constants import SAMPLE_RATE, SAMPLES_PER_FRAME  # noqa: E402
+from .constants import SAMPLE_RATE, SAMPLES_PER_FRAME
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SET_PATH = os.path.join(ROOT, "models", "realspeech", "set.json")
@@ -269,7 +268,7 @@ def group(name: str) -> str:
 
 def evaluate_model(net, idle_crops, path: str = SET_PATH):
     """Per-source figures of a torch LipSync model (render_crops as in evaluate.py)."""
-    import evaluate as ev
+    from . import evaluate as ev
     doc = load_set(path)
     per_source, groups = {}, {}
     for s in doc["sources"]:
@@ -302,12 +301,12 @@ def main(argv):
         return
     if len(argv) >= 1 and argv[0] == "evaluate":
         import torch
-        import model as modelmod
+        from . import model as modelmod
         path = argv[1] if len(argv) > 1 else os.path.join(ROOT, "training", "work", "model.pt")
         net = modelmod.LipSync()
         net.load_state_dict(torch.load(path), strict=False)
         net.eval()
-        import dataset
+        from . import dataset
         _, _, idle = dataset.idle_frames()
         per_source, grouped = evaluate_model(net, idle)
         for name, fig in per_source.items():

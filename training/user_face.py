@@ -11,8 +11,8 @@ import os
 import numpy as np
 from PIL import Image
 
-import face
-from constants import SAMPLES_PER_FRAME
+from . import face
+from .constants import SAMPLES_PER_FRAME
 
 
 class UserPackage:
@@ -62,7 +62,7 @@ class UserPackage:
         rel = self.footage.get("audio")
         if self.kind != "video" or not rel:
             return None
-        import speech as speechmod
+        from . import speech as speechmod
         samples, rate = speechmod.read_wav(os.path.normpath(os.path.join(self.footage_dir, rel)))
         assert rate == 16000
         need = len(self.video_crops()[0]) * SAMPLES_PER_FRAME

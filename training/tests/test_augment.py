@@ -3,7 +3,7 @@ import unittest
 
 import numpy as np
 
-import augment
+from training import augment
 
 
 class AugmentTest(unittest.TestCase):

@@ -3,7 +3,7 @@ import unittest
 
 import numpy as np
 
-import face
+from training import face
 
 
 class MouthRendererTest(unittest.TestCase):

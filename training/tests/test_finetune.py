@@ -6,7 +6,7 @@ import unittest
 import numpy as np
 import torch
 
-import finetune
+from training import finetune
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEMO = os.path.join(ROOT, "models", "demo")

@@ -3,8 +3,8 @@ import unittest
 
 import numpy as np
 
-import constants
-import mel
+from training import constants
+from training import mel
 
 
 class MelTest(unittest.TestCase):

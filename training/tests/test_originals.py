@@ -10,8 +10,8 @@ import onnx
 import torch
 import torch.nn as nn
 
-import export_original as X
-import originals as O
+from training import export_original as X
+from training import originals as O
 
 # sha256 over "name:shape" lines of the full-size state_dicts of the originals (SyncTalk_2D's
 # unet_328.Model(6, mode) and utils.AudioEncoder, Ultralight-Digital-Human's unet.Model(6, mode)),

@@ -3,7 +3,7 @@ import unittest
 
 import numpy as np
 
-import realspeech
+from training import realspeech
 
 
 def tone(seconds, amplitude, rate=16000):

@@ -3,7 +3,7 @@ import unittest
 
 import numpy as np
 
-import visemes
+from training import visemes
 
 
 class TrajectoryTest(unittest.TestCase):

@@ -132,8 +132,8 @@ describe("serving built avatars", () => {
 
 describe("avatar train: a short run of training/finetune.py", () => {
   const train = (steps: number) => {
-    const out = execFileSync("/usr/bin/python3", [path.join(REPO_ROOT, "training", "finetune.py"), path.join(root, "hopper-video"),
-      "--steps", String(steps), "--utterances", "4", "--gate-limit", "1", "--no-install"], { encoding: "utf8", timeout: 500_000, stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync("/usr/bin/python3", ["-m", "training.finetune", path.resolve(root, "hopper-video"),
+      "--steps", String(steps), "--utterances", "4", "--gate-limit", "1", "--no-install"], { cwd: REPO_ROOT, encoding: "utf8", timeout: 500_000, stdio: ["ignore", "pipe", "pipe"] });
     const line = out.split("\n").find((l) => l.startsWith("@result "));
     return { out, result: JSON.parse(line!.slice(8)) as { loss_first: number; loss_last: number; resumed_from: number; installed: boolean; held_out: { gate: { frames: number } } } };
   };

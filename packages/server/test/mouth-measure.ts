@@ -41,7 +41,7 @@ export function loadRealSpeechSet(): RealSpeechSet {
     for (const f of s.files) {
       if (!existsSync(f.path)) throw new Error(`${f.path} is missing: install Debian's ${s.package} (bash scripts/setup.sh --system)`);
       const sha = createHash("sha256").update(readFileSync(f.path)).digest("hex");
-      if (sha !== f.sha256) throw new Error(`${f.path} differs from the one the set was chosen from (${s.package} ${s.version}); rerun python3 training/realspeech.py select`);
+      if (sha !== f.sha256) throw new Error(`${f.path} differs from the one the set was chosen from (${s.package} ${s.version}); rerun python3 -m training.realspeech select`);
     }
   }
   return set;

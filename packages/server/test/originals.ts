@@ -26,7 +26,7 @@ export function originalDatasets(): string {
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const run = spawnSync(PYTHON, [path.join(REPO_ROOT, "training", "original_fixtures.py"), tmp], { encoding: "utf8", timeout: 300_000 });
+  const run = spawnSync(PYTHON, ["-m", "training.original_fixtures", path.resolve(tmp)], { cwd: REPO_ROOT, encoding: "utf8", timeout: 300_000 });
   if (run.status !== 0) {
     rmSync(tmp, { recursive: true, force: true });
     const why = run.error ? String(run.error) : run.stderr.split("\n").filter((l) => !/Warning|_C\._jit/.test(l)).slice(-6).join("\n");

@@ -52,14 +52,13 @@ avatar's model. About 10-20 minutes on 2 otherwise idle CPU cores.`,
     if (!existsSync(path.join(dir, "footage", "footage.json"))) {
       throw new LipSyncError("failed_precondition", `avatar "${name}" has no footage/ folder: only avatars made by lipsync avatar build can be trained`);
     }
-    const script = path.join(REPO_ROOT, "training", "finetune.py");
-    if (!existsSync(script)) throw new LipSyncError("failed_precondition", "avatar train needs the repository's training/ folder (run it from a clone of lipsync)");
+    if (!existsSync(path.join(REPO_ROOT, "training", "finetune.py"))) throw new LipSyncError("failed_precondition", "avatar train needs the repository's training/ folder (run it from a clone of lipsync)");
     const python = stringOption(values, "python") ?? process.env.LIPSYNC_PYTHON ?? "/usr/bin/python3";
     const steps = intOption(values, "steps", 1, 1_000_000) ?? 800;
     const utterances = intOption(values, "utterances", 4, 100_000) ?? 240;
     const device = choiceOption(values, "device", ["cpu", "cuda"] as const) ?? "cpu";
     const gateUtterances = intOption(values, "gate-utterances", 1, 8) ?? 0;
-    const result = await runTraining(python, [script, dir, "--steps", String(steps), "--utterances", String(utterances), "--device", device, "--gate-limit", String(gateUtterances)], Boolean(values.verbose));
+    const result = await runTraining(python, ["-m", "training.finetune", path.resolve(dir), "--steps", String(steps), "--utterances", String(utterances), "--device", device, "--gate-limit", String(gateUtterances)], Boolean(values.verbose));
     const gate = result.held_out.gate!;
     const family = result.held_out.family!;
     const lines = [
@@ -77,10 +76,11 @@ avatar's model. About 10-20 minutes on 2 otherwise idle CPU cores.`,
   },
 };
 
+/** Runs `python args` in the repository root, where `-m training.finetune` finds the training package. */
 function runTraining(python: string, args: string[], verbose: boolean): Promise<TrainResult> {
   const progress = stderrProgress();
   return new Promise((resolve, reject) => {
-    const p = spawn(python, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
+    const p = spawn(python, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
     let result: TrainResult | undefined;
     let stage = "";
     let err = "";

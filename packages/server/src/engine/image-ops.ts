@@ -6,6 +6,7 @@
  * channel order and value range. Nothing here runs a model or knows an avatar.
  */
 import type { Box, ChannelOrder, ImageContract, ResizeFilter } from "./contract.js";
+import { driftPlane, MAX_DRIFT, seamFit, seamWeights, type SeamFit } from "./seam.js";
 
 export type { Box };
 /** x, y, width, height in frame pixels. */
@@ -161,7 +162,8 @@ export function expandInput(bytes: Uint8Array, valueRange: readonly [number, num
 
 /**
  * Blend weights over the paste region in crop-box pixels: 1 inside, ramping to 0 over `feather`
- * pixels at its edge, 0 outside (so those pixels are never touched).
+ * pixels towards its rounded edge, 0 outside (so those pixels are never touched); and the colour
+ * fit over that ramp (seam.ts). Made once per crop size, at load.
  */
 export interface PasteMask {
   /** Paste region in crop-box (frame-scale) pixels, relative to the box's origin. */
@@ -170,6 +172,8 @@ export interface PasteMask {
   x1: number;
   y1: number;
   weights: Float32Array;
+  /** The drift fit over the ramp; absent for a hard paste (feather 0). */
+  fit?: SeamFit;
 }
 
 export function pasteMask(rect: Rect, g: Pick<ImageContract, "cropSize" | "border" | "paste" | "feather">): PasteMask {
@@ -183,16 +187,9 @@ export function pasteMask(rect: Rect, g: Pick<ImageContract, "cropSize" | "borde
   const y1 = Math.round((q1 + g.border) * sy);
   const fx = Math.max(0, g.feather * sx);
   const fy = Math.max(0, g.feather * sy);
-  const w = x1 - x0;
-  const weights = new Float32Array(w * (y1 - y0));
-  for (let y = y0; y < y1; y++) {
-    const wy = fy > 0 ? Math.min(1, (y - y0 + 0.5) / fy, (y1 - y - 0.5) / fy) : 1;
-    for (let x = x0; x < x1; x++) {
-      const wx = fx > 0 ? Math.min(1, (x - x0 + 0.5) / fx, (x1 - x - 0.5) / fx) : 1;
-      weights[(y - y0) * w + (x - x0)] = Math.max(0, Math.min(wx, wy));
-    }
-  }
-  return { x0, y0, x1, y1, weights };
+  const weights = seamWeights(x1 - x0, y1 - y0, fx, fy);
+  const fit = fx > 0 || fy > 0 ? seamFit(weights, x1 - x0, y1 - y0) : undefined;
+  return fit ? { x0, y0, x1, y1, weights, fit } : { x0, y0, x1, y1, weights };
 }
 
 /** Everything compositing needs to know about the model's output. */
@@ -230,7 +227,59 @@ function planeOrder(order: ChannelOrder): [number, number, number] {
   return order === "BGR" ? [2, 1, 0] : [0, 1, 2];
 }
 
-/** Blends the output into `out` (an image `outWidth` wide whose pixel 0 is frame pixel (ox, oy)). */
+/** Per-thread scratch of the drift fit: sums and plane coefficients, 3 per channel. */
+const driftSums = new Float64Array(9);
+const drift = new Float64Array(9);
+
+/** The output at crop-box pixel (x, y), channel c, in 0..255 (bilinear when the box was resized). */
+function outputAt(output: Float32Array, g: OutputGeometry, rect: Rect, plane: number, x: number, y: number): number {
+  const { size, border } = g;
+  const [, , rw, rh] = rect;
+  const [lo, hi] = g.valueRange;
+  let v: number;
+  if (rw === g.cropSize && rh === g.cropSize) {
+    v = output[plane + (y - border) * size + x - border]!;
+  } else {
+    const fy = Math.min(size - 1, Math.max(0, (y + 0.5) * (g.cropSize / rh) - 0.5 - border));
+    const fx = Math.min(size - 1, Math.max(0, (x + 0.5) * (g.cropSize / rw) - 0.5 - border));
+    const y0 = Math.floor(fy);
+    const x0 = Math.floor(fx);
+    const y1 = Math.min(size - 1, y0 + 1);
+    const x1 = Math.min(size - 1, x0 + 1);
+    const wy = fy - y0;
+    const wx = fx - x0;
+    v = (output[plane + y0 * size + x0]! * (1 - wx) + output[plane + y0 * size + x1]! * wx) * (1 - wy) +
+      (output[plane + y1 * size + x0]! * (1 - wx) + output[plane + y1 * size + x1]! * wx) * wy;
+  }
+  return Math.max(0, Math.min(255, (v - lo) * (255 / (hi - lo))));
+}
+
+/** Fits this frame's colour drift (output - source over the mask's ramp) into `drift`. */
+function measureDrift(frame: RgbImage, output: Float32Array, g: OutputGeometry, rect: Rect, mask: PasteMask, fit: SeamFit, planes: number[]): void {
+  driftSums.fill(0);
+  const identity = rect[2] === g.cropSize && rect[3] === g.cropSize;
+  const [lo, hi] = g.valueRange;
+  const gain = 255 / (hi - lo);
+  for (let i = 0; i < fit.px.length; i++) {
+    const x = mask.x0 + fit.px[i]!;
+    const y = mask.y0 + fit.py[i]!;
+    const src = ((rect[1] + y) * frame.width + rect[0] + x) * 3;
+    const at = (y - g.border) * g.size + x - g.border;
+    for (let c = 0; c < 3; c++) {
+      const v = identity ? Math.max(0, Math.min(255, (output[planes[c]! + at]! - lo) * gain)) : outputAt(output, g, rect, planes[c]!, x, y);
+      const d = Math.max(-MAX_DRIFT, Math.min(MAX_DRIFT, v - frame.data[src + c]!));
+      driftSums[3 * c] = driftSums[3 * c]! + d;
+      driftSums[3 * c + 1] = driftSums[3 * c + 1]! + d * fit.nx[i]!;
+      driftSums[3 * c + 2] = driftSums[3 * c + 2]! + d * fit.ny[i]!;
+    }
+  }
+  driftPlane(fit, driftSums, drift);
+}
+
+/**
+ * Blends the output into `out` (an image `outWidth` wide whose pixel 0 is frame pixel (ox, oy)),
+ * less its colour drift where the mask has a fit (seam.ts).
+ */
 function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, frame: RgbImage, output: Float32Array, g: OutputGeometry, rect: Rect, mask: PasteMask): void {
   const [rx, ry, rw, rh] = rect;
   const { size, border } = g;
@@ -241,6 +290,9 @@ function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, fr
   const planes = planeOrder(g.channelOrder).map((p) => p * plane);
   const [lo, hi] = g.valueRange;
   const gain = 255 / (hi - lo);
+  const fit = mask.fit;
+  if (fit) measureDrift(frame, output, g, rect, mask, fit, planes);
+  else drift.fill(0);
   const bw = mask.x1 - mask.x0;
   for (let y = mask.y0; y < mask.y1; y++) {
     // Crop-box pixel -> model-output coordinate: half-pixel centres, then the border off.
@@ -248,6 +300,7 @@ function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, fr
     const y0 = Math.min(size - 1, Math.max(0, Math.floor(fy)));
     const y1 = Math.min(size - 1, y0 + 1);
     const wy = identity ? 0 : fy - y0;
+    const ny = fit ? (y - mask.y0 + 0.5 - fit.cy) / fit.hy : 0;
     for (let x = mask.x0; x < mask.x1; x++) {
       const a = mask.weights[(y - mask.y0) * bw + (x - mask.x0)]!;
       if (a <= 0) continue;
@@ -255,6 +308,7 @@ function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, fr
       const x0 = Math.min(size - 1, Math.max(0, Math.floor(fx)));
       const x1 = Math.min(size - 1, x0 + 1);
       const wx = identity ? 0 : fx - x0;
+      const nx = fit ? (x - mask.x0 + 0.5 - fit.cx) / fit.hx : 0;
       const dst = ((ry + y - oy) * outWidth + rx + x - ox) * 3;
       const src = ((ry + y) * frame.width + rx + x) * 3;
       for (let c = 0; c < 3; c++) {
@@ -263,7 +317,7 @@ function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, fr
           ? output[o + y0 * size + x0]!
           : (output[o + y0 * size + x0]! * (1 - wx) + output[o + y0 * size + x1]! * wx) * (1 - wy) +
             (output[o + y1 * size + x0]! * (1 - wx) + output[o + y1 * size + x1]! * wx) * wy;
-        const px = Math.max(0, Math.min(255, (v - lo) * gain));
+        const px = Math.max(0, Math.min(255, (v - lo) * gain - drift[3 * c]! - drift[3 * c + 1]! * nx - drift[3 * c + 2]! * ny));
         out[dst + c] = Math.round(frame.data[src + c]! * (1 - a) + px * a);
       }
     }

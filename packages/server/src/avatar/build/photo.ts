@@ -49,7 +49,7 @@ export async function buildFromPhoto(file: string, finder: FaceFinder, sink: Fra
   const warnings: string[] = [];
   const outside = outsideFraction(photo, t, FRAME_SIZE, FRAME_SIZE);
   if (outside > 0.15) {
-    warnings.push(`the photo ends close to the face: ${Math.round(outside * 100)}% of the frame is its stretched border; a photo with more room around the head looks better`);
+    warnings.push(`the photo ends close to the face: ${Math.round(outside * 100)}% of the frame continues the photo past its edge (mirrored and blurred); a photo with more room around the head looks better`);
   }
   if (t.scale > 2.2) {
     warnings.push(`the face is small (scaled up ${t.scale.toFixed(1)}x): expect a soft picture; a larger photo of the face looks sharper`);
