@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # (module, its idle walk, what the walk's first argument counts: frame steps or 16 kHz samples)
 TS_MODULES = {
     "constants": "packages/server/src/audio/constants.ts",
-    "session": ("packages/server/src/session/speech-session.ts", "idleIndex", "step"),
+    "shared": ("packages/proto/src/media.ts", "idleIndex", "step"),
     "player": ("packages/web-component/src/clock.ts", "idleIndex", "pts"),
 }
 COUNTS = (1, 2, 3, 7, 125)
