@@ -18,6 +18,7 @@ import { LipSyncModel } from "../engine/model.js";
 import { Avatar, buildInput, decodeSource, InputStore } from "./avatar.js";
 import { FrameStore, type Composer } from "../engine/compose.js";
 import { frameFile, parseManifest, type Manifest } from "./manifest.js";
+import { chooseModelFiles } from "./manifest-variant.js";
 
 async function readPackageFile(dir: string, rel: string, name: string, role: string): Promise<Buffer> {
   try {
@@ -94,12 +95,15 @@ export async function loadAvatar(dir: string, name: string, config: ServerConfig
       .then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
   );
   const contract = manifest.model;
+  // The CPU variant (INT8) on the CPU where the package has a valid one, else the float32 files.
+  const files = await chooseModelFiles(dir, contract, manifest.cpuVariant, config.device);
+  if (files.skipped) logger.warn({ avatar: name, reason: files.skipped }, "CPU model variant not used, serving the float32 model");
   const model = await LipSyncModel.load(
-    { unet: path.join(dir, contract.unet.file), encoder: contract.encoder ? path.join(dir, contract.encoder.file) : undefined },
-    contract,
+    { unet: files.unet, encoder: files.encoder },
+    { ...contract, ...files.contract },
     {
       device: config.device, threads: config.inferenceThreads, maxBatch: config.maxBatch, maxBatchWaitMs: config.maxBatchWaitMs, buckets: config.batchBuckets,
-      encoderMaxBatch: config.encoderMaxBatch,
+      encoderMaxBatch: config.encoderMaxBatch, precision: files.precision,
     },
     logger,
   ).catch((err) => {
@@ -115,7 +119,7 @@ export async function loadAvatar(dir: string, name: string, config: ServerConfig
     // Decoding frame 0 checks the stated frame size in lazy mode too.
     await decodeSource(avatar, 0);
     avatar.ownFeatures = await ownFeatures(dir, manifest, model);
-    logger.info({ avatar: name, frames: manifest.frameCount, format: manifest.formatVersion, memory: config.memory, provider: model.provider,
+    logger.info({ avatar: name, frames: manifest.frameCount, format: manifest.formatVersion, memory: config.memory, provider: model.provider, precision: files.precision,
       batch: model.shape.unetBatch ?? "dynamic", ms: Math.round(performance.now() - started) }, "avatar loaded");
     return avatar;
   } catch (err) {

@@ -33,6 +33,8 @@ export interface ModelOptions {
   buckets?: "auto" | "pow2" | "any";
   /** Most inputs in one audio-encoder run (default: 16, or maxBatch if larger). */
   encoderMaxBatch?: number;
+  /** Weight precision of the files given (reported in runtimeOptions; default "fp32"). */
+  precision?: string;
 }
 
 export interface Timed<T> {
@@ -121,7 +123,7 @@ export class LipSyncModel {
     this.unetBuckets = batchBuckets(provider, unetMax, shape.unetBatch, options.buckets);
     this.encoderBuckets = encoderWorker ? batchBuckets(provider, encoderMax, shape.encoderBatch, options.buckets) : undefined;
     this.runtimeOptions = {
-      execution_provider: provider, intra_op_num_threads: String(provider === "cuda" ? 1 : options.threads), graph_optimization_level: "all",
+      execution_provider: provider, model_precision: options.precision ?? "fp32", intra_op_num_threads: String(provider === "cuda" ? 1 : options.threads), graph_optimization_level: "all",
       ...(provider === "cuda" ? { device_id: "0", cudnn_conv_algo_search: "EXHAUSTIVE (binding default; hence the warm-up)" } : {}),
     };
     this.unetBatcher = new Batcher((items, size) => this.runUnet(items, size), { maxBatch: unetMax, maxWaitMs: options.maxBatchWaitMs, ...(this.unetBuckets ? { buckets: this.unetBuckets } : {}) });
