@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ["source", "module", "node", "default"] },
   ssr: { resolve: { conditions: ["source", "node", "import", "default"], externalConditions: ["source"] } },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts", "e2e/**/*.test.ts", "examples/**/*.test.ts", "fuzz/src/**/*.test.ts", "deploy/**/*.test.ts"],
+    include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts", "e2e/**/*.test.ts", "examples/**/*.test.ts", "fuzz/src/**/*.test.ts", "bench/**/*.test.ts", "deploy/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

@@ -6,6 +6,7 @@
  *   pnpm bench:sessions [--sessions N | --sweep] [--device cpu|cuda] [--avatar demo]
  *                       [--seconds 20] [--full-frames] [--url ws://HOST:PORT/ws] [--p99 100]
  *                       [--server-args="--avatars DIR --max-batch 16"]   (with "=": the value starts with a dash)
+ *                       [--first] [--start N] [--budget SECONDS] [--cli PATH/cli.js]
  *
  * Per run (one JSON line): speech frames delivered vs expected, frames the server dropped
  * (frames_dropped), frame latency p50/p99/max, first-frame latency, the server's CPU use and,
@@ -13,6 +14,10 @@
  * frame needs (its own samples plus the model's lookahead) to receiving it; `own_p99_ms` counts
  * from its own last sample instead (the lookahead included). With --sweep it doubles N, then
  * bisects, to find the most sessions held: every frame delivered, none dropped, p99 <= --p99.
+ * --start N doubles from N instead of 1; --budget stops the sweep once that many seconds have
+ * passed (the last line then gives the bracket it reached). --first measures one session on the
+ * freshly started server before the warm-up session (phase "first session"), to compare with
+ * the same run once warm.
  *
  * Plain JavaScript with `ws` as its only dependency, so it runs as is on a machine that has
  * only node and the deployed server (the GPU recipe in docs/gpu.md). Without --url it starts
@@ -34,6 +39,7 @@ const { values } = parseArgs({
     sessions: { type: "string" }, sweep: { type: "boolean" }, seconds: { type: "string", default: "20" },
     "full-frames": { type: "boolean" }, wav: { type: "string" }, p99: { type: "string", default: "100" },
     "max-sessions": { type: "string", default: "256" }, "server-args": { type: "string", default: "" }, cli: { type: "string" },
+    first: { type: "boolean" }, start: { type: "string", default: "1" }, budget: { type: "string" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -143,7 +149,7 @@ function gpuSampler() {
   };
 }
 
-async function run(url, n, pcm, serverPid) {
+async function run(url, n, pcm, serverPid, phase = "warm") {
   const cpu0 = serverPid ? cpuSeconds(serverPid) : null;
   const t0 = performance.now();
   const gpu = gpuSampler();
@@ -158,7 +164,7 @@ async function run(url, n, pcm, serverPid) {
   const expected = results.reduce((s, r) => s + r.expected, 0);
   const dropped = results.reduce((s, r) => s + r.dropped, 0);
   const out = {
-    bench: "sessions", avatar: values.avatar, device: values.device, frames_kind: PATCH ? "mouth patch" : "full frame", sessions: n, seconds: SECONDS,
+    bench: "sessions", phase, avatar: values.avatar, device: values.device, frames_kind: PATCH ? "mouth patch" : "full frame", sessions: n, seconds: SECONDS,
     frames, expected, lost: expected - frames, dropped, refused: results.filter((r) => r.refused).length, errors: results.filter((r) => r.error).length,
     latency_p50_ms: round(percentile(lat, 0.5)), latency_p99_ms: round(percentile(lat, 0.99)), latency_max_ms: round(lat.at(-1) ?? null),
     own_p50_ms: round(percentile(own, 0.5)), own_p99_ms: round(percentile(own, 0.99)),
@@ -166,7 +172,7 @@ async function run(url, n, pcm, serverPid) {
     server_cpu_cores: cpu0 !== null && cpu1 !== null ? Number(((cpu1 - cpu0) / wall).toFixed(2)) : null,
     ...gpu.stop(),
     machine: `${os.availableParallelism()} cores ${os.cpus()[0]?.model.replace(/\s+/g, " ").trim()}, Node ${process.version}`,
-    commit: (() => { try { return execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim(); } catch { return "unknown"; } })(),
+    commit: process.env.LIPSYNC_COMMIT ?? (() => { try { return execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim(); } catch { return "unknown"; } })(),
   };
   out.held = out.lost === 0 && out.dropped === 0 && out.errors === 0 && out.latency_p99_ms !== null && out.latency_p99_ms <= P99_LIMIT;
   console.log(JSON.stringify(out));
@@ -191,26 +197,38 @@ function startServer() {
   });
 }
 
+const started = performance.now();
 const server = values.url ? { url: values.url, pid: null, close: async () => {} } : await startServer();
+const readyS = (performance.now() - started) / 1000;
+// Past the budget no new run starts (a run takes SECONDS plus the time its frames trail).
+const inBudget = () => values.budget === undefined || (performance.now() - started) / 1000 + SECONDS < Number(values.budget);
 try {
   const pcm = speech(SECONDS);
+  if (values.first) await run(server.url, 1, pcm, server.pid, "first session");
   await session(server.url, speech(2)); // warm-up
+  // The same one session once warm, when the sweep below does not start with it.
+  if (values.first && (!values.sweep || Number(values.start) > 1)) await run(server.url, 1, pcm, server.pid);
   if (!values.sweep) {
     await run(server.url, Number(values.sessions ?? 1), pcm, server.pid);
   } else {
     // Double until a run fails, then bisect between the last held and the first failed.
     let held = 0;
     let failed = 0;
-    for (let n = 1; n <= Number(values["max-sessions"]); n *= 2) {
+    let cut = false;
+    for (let n = Number(values.start); n <= Number(values["max-sessions"]); n *= 2) {
+      if (!inBudget()) { cut = true; break; }
       if ((await run(server.url, n, pcm, server.pid)).held) held = n;
       else { failed = n; break; }
     }
+    // A start above 1 that fails at once leaves [0, start] to bisect.
     while (failed && failed - held > 1) {
+      if (!inBudget()) { cut = true; break; }
       const n = Math.floor((held + failed) / 2);
       if ((await run(server.url, n, pcm, server.pid)).held) held = n;
       else failed = n;
     }
-    console.log(JSON.stringify({ bench: "sessions_sweep", avatar: values.avatar, device: values.device, frames_kind: PATCH ? "mouth patch" : "full frame", p99_limit_ms: P99_LIMIT, max_sessions_held: held }));
+    console.log(JSON.stringify({ bench: "sessions_sweep", avatar: values.avatar, device: values.device, frames_kind: PATCH ? "mouth patch" : "full frame", p99_limit_ms: P99_LIMIT,
+      max_sessions_held: held, first_failed: failed || null, complete: !cut, server_ready_s: Number(readyS.toFixed(1)) }));
   }
 } finally {
   await server.close();

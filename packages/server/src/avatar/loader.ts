@@ -22,6 +22,7 @@ import { jpegSize } from "./jpeg-header.js";
 import { frameFile, parseManifest, type Manifest } from "./manifest.js";
 import { checkBudget, estimateMemory } from "./memory.js";
 import { forEachLimited, PackageDir } from "./package-files.js";
+import { chooseModelFiles } from "./manifest-variant.js";
 
 /** Frame files read at once while a package loads. */
 const READ_CONCURRENCY = 8;
@@ -137,14 +138,21 @@ export async function loadAvatar(dir: string | PackageDir, name: string, config:
   checkBudget(name, config.memory === "preload" ? "its decoded frames" : "its frame cache", decoded, budgetBytes, config.memory);
   const sourceJpegs = await readFrames(pkg, manifest, budgetBytes - decoded);
   const contract = manifest.model;
-  const unet = await pkg.check(contract.unet.file, "model", `model (manifest field "${contract.unet.fileField}")`);
-  const encoder = contract.encoder ? await pkg.check(contract.encoder.file, "model", `model (manifest field "${contract.encoder.fileField}")`) : undefined;
+  // The model files are checked as package files first (regular files inside the root), then the
+  // CPU variant (INT8) is chosen on the CPU where the package has a valid one, else float32.
+  await pkg.check(contract.unet.file, "model", `model (manifest field "${contract.unet.fileField}")`);
+  if (contract.encoder) await pkg.check(contract.encoder.file, "model", `model (manifest field "${contract.encoder.fileField}")`);
+  const files = await chooseModelFiles(pkg.dir, contract, manifest.cpuVariant, config.device);
+  if (files.skipped) logger.warn({ avatar: name, reason: files.skipped }, "CPU model variant not used, serving the float32 model");
+  const chosen = files.contract;
+  const unet = await pkg.check(chosen.unet.file, "model", `model (manifest field "${chosen.unet.fileField}")`);
+  const encoder = chosen.encoder ? await pkg.check(chosen.encoder.file, "model", `model (manifest field "${chosen.encoder.fileField}")`) : undefined;
   const model = await LipSyncModel.load(
     { unet: unet.real, encoder: encoder?.real },
-    contract,
+    { ...contract, ...chosen },
     {
       device: config.device, threads: config.inferenceThreads, maxBatch: config.maxBatch, maxBatchWaitMs: config.maxBatchWaitMs, buckets: config.batchBuckets,
-      encoderMaxBatch: config.encoderMaxBatch, defaultSlackMs: config.offlineSlackMs,
+      encoderMaxBatch: config.encoderMaxBatch, defaultSlackMs: config.offlineSlackMs, precision: files.precision,
     },
     logger,
   ).catch((err) => {
@@ -161,7 +169,7 @@ export async function loadAvatar(dir: string | PackageDir, name: string, config:
     // Decoding frame 0 checks that the frames decode in lazy mode too.
     await decodeSource(avatar, 0);
     avatar.ownFeatures = await ownFeatures(pkg, manifest, model);
-    logger.info({ avatar: name, frames: manifest.frameCount, format: manifest.formatVersion, memory: config.memory, provider: model.provider,
+    logger.info({ avatar: name, frames: manifest.frameCount, format: manifest.formatVersion, memory: config.memory, provider: model.provider, precision: files.precision,
       batch: model.shape.unetBatch ?? "dynamic", mb: Math.round(avatar.memoryBytes / 2 ** 20), ms: Math.round(performance.now() - started) }, "avatar loaded");
     return avatar;
   } catch (err) {

@@ -10,6 +10,7 @@ import type { ModelContract } from "../engine/contract.js";
 import { Fields } from "./fields.js";
 import { parseModelV1 } from "./manifest-v1.js";
 import { parseModelV2 } from "./manifest-v2.js";
+import { parseCpuVariant, type CpuVariant } from "./manifest-variant.js";
 
 export const FORMAT = "lipsync-avatar";
 export const FORMAT_VERSIONS = [1, 2] as const;
@@ -33,6 +34,8 @@ export interface Manifest {
   cropBoxes: Rect[];
   license: string;
   model: ModelContract;
+  /** Other model files for the CPU (model.cpu_variant: manifest-variant.ts), or undefined. */
+  cpuVariant: CpuVariant | undefined;
 }
 
 const FRAME_PATTERN = /\{index(?::0([1-9])d)?\}/;
@@ -63,6 +66,7 @@ export function parseManifest(raw: unknown, name: string): Manifest {
   if (!FRAME_PATTERN.test(frames)) f.fail("frames", 'must contain "{index}" or "{index:04d}"');
   const audioTrack = m.audio_track === undefined ? undefined : f.file(m, "audio_track");
   const model = version === 1 ? parseModelV1(f, m) : parseModelV2(f, m, fps);
+  const cpuVariant = parseCpuVariant(f, f.object(m.model, "model"), model.encoder !== undefined);
 
   if (!Array.isArray(m.crop_boxes) || m.crop_boxes.length !== frameCount) {
     f.fail("crop_boxes", `must list one box per frame (${frameCount})`);
@@ -91,6 +95,7 @@ export function parseManifest(raw: unknown, name: string): Manifest {
     cropBoxes,
     license,
     model,
+    cpuVariant,
   };
 }
 

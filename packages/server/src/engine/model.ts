@@ -36,6 +36,8 @@ export interface ModelOptions {
   encoderMaxBatch?: number;
   /** Deadline of work submitted without one (ServerConfig.offlineSlackMs). */
   defaultSlackMs?: number;
+  /** Weight precision of the files given (reported in runtimeOptions; default "fp32"). */
+  precision?: string;
 }
 
 export interface Timed<T> {
@@ -128,7 +130,7 @@ export class LipSyncModel {
     this.unetBuckets = batchBuckets(provider, unetMax, shape.unetBatch, options.buckets);
     this.encoderBuckets = encoderWorker ? batchBuckets(provider, encoderMax, shape.encoderBatch, options.buckets) : undefined;
     this.runtimeOptions = {
-      execution_provider: provider, intra_op_num_threads: String(provider === "cuda" ? 1 : options.threads), graph_optimization_level: "all",
+      execution_provider: provider, model_precision: options.precision ?? "fp32", intra_op_num_threads: String(provider === "cuda" ? 1 : options.threads), graph_optimization_level: "all",
       ...(provider === "cuda" ? { device_id: String(this.deviceId), cudnn_conv_algo_search: "EXHAUSTIVE (binding default; hence the warm-up)" } : {}),
     };
     const slack = options.defaultSlackMs === undefined ? {} : { defaultSlackMs: options.defaultSlackMs };

@@ -92,6 +92,9 @@ export function baseModel(baseDir: string): { model: Record<string, unknown>; fi
     throw new LipSyncError("failed_precondition", `the base model (${baseDir}) is not of the demo model family (format 1, ${CROP_SIZE} px crops), for which avatar build places faces`);
   }
   const files = [model.unet, model.audio_encoder];
+  // The CPU variant (INT8) of the same model serves the new face as well: its files go along.
+  const variant = model.cpu_variant as { unet?: unknown; audio_encoder?: unknown } | undefined;
+  for (const f of [variant?.unet, variant?.audio_encoder]) if (typeof f === "string") files.push(f);
   for (const f of files) {
     if (!existsSync(path.join(baseDir, f))) throw new LipSyncError("failed_precondition", `the base model package (${baseDir}) lacks ${f}`);
   }

@@ -1,0 +1,85 @@
+import { silentAudioWindow } from "../../packages/server/src/audio/frontends/feature-window.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { AvatarRegistry } from "../../packages/server/src/avatar/registry.js";
+import { resolveConfig } from "../../packages/server/src/config.js";
+import { expandInput } from "../../packages/server/src/engine/image-ops.js";
+import { silentLogger } from "../../packages/server/src/logger.js";
+import { standInPackage } from "./build.js";
+import { buildStandIn, StandInError, type TensorMeta } from "./standin.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const ort = createRequire(path.join(ROOT, "packages/server/package.json"))("onnxruntime-node");
+const tmp = mkdtempSync(path.join(os.tmpdir(), "lipsync-standin-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const f32 = (name: string, shape: (number | string)[]): TensorMeta => ({ name, isTensor: true, type: "float32", shape });
+const synctalk = {
+  image: "input", audio: "audio", output: "output",
+  inputs: [f32("input", [1, 6, 320, 320]), f32("audio", [1, 32, 16, 16])], outputs: [f32("output", [1, 3, 320, 320])],
+};
+
+async function metadata(bytes: Uint8Array) {
+  const file = path.join(tmp, `m${Math.random().toString(36).slice(2)}.onnx`);
+  writeFileSync(file, bytes);
+  const s = await ort.InferenceSession.create(file);
+  const meta = { inputs: s.inputMetadata, outputs: s.outputMetadata };
+  await s.release();
+  return meta;
+}
+
+describe("zero-cost stand-in of a UNet", () => {
+  it("mirrors the demo model's tensors and returns the reference channels of the image input", async () => {
+    const dir = await standInPackage(path.join(ROOT, "models", "demo"), "demo", tmp);
+    const registry = new AvatarRegistry(resolveConfig({ avatarRoots: [tmp], inferenceThreads: 1, memory: "lazy" }), silentLogger());
+    try {
+      const original = await ort.InferenceSession.create(path.join(ROOT, "models", "demo", "unet.onnx"));
+      const stand = await ort.InferenceSession.create(path.join(dir, "unet.standin.onnx"));
+      expect(stand.inputMetadata).toEqual(original.inputMetadata);
+      expect(stand.outputMetadata).toEqual(original.outputMetadata);
+      await Promise.all([original.release(), stand.release()]);
+
+      const avatar = await registry.get("demo-standin");
+      const size = avatar.manifest.model.image.size;
+      for (const index of [0, 57]) {
+        const bytes = await avatar.inputBytes(index);
+        const out = await avatar.model.generate({ bytes }, silentAudioWindow(avatar.windowSource));
+        const reference = expandInput(bytes.subarray(0, 3 * size * size), avatar.manifest.model.image.valueRange);
+        expect(out.value.length).toBe(reference.length);
+        expect(Math.max(...out.value.map((v, i) => Math.abs(v - reference[i]!)))).toBe(0);
+      }
+      expect(avatar.model.runtimeOptions.model_precision).toBe("fp32");
+    } finally {
+      await registry.closeAll();
+    }
+  });
+
+  it("keeps a fixed batch and the declared sides (the original SyncTalk_2D export)", async () => {
+    const meta = await metadata(buildStandIn(synctalk));
+    expect(meta.inputs.map((t: TensorMeta) => [t.name, t.type, t.shape])).toEqual([["input", "float32", [1, 6, 320, 320]], ["audio", "float32", [1, 32, 16, 16]]]);
+    expect(meta.outputs[0].shape).toEqual([1, 3, 320, 320]);
+    const dynamic = await metadata(buildStandIn({ ...synctalk, inputs: [f32("input", ["batch", 6, 320, 320]), f32("audio", ["batch", 512])], outputs: [f32("output", ["batch", 3, 320, 320])] }));
+    expect(dynamic.inputs[1].shape).toEqual(["batch", 512]);
+  });
+
+  it("refuses a model it cannot mirror, naming the input or output", () => {
+    const refusal = (change: Partial<typeof synctalk>) => {
+      try {
+        buildStandIn({ ...synctalk, ...change });
+      } catch (err) {
+        expect(err).toBeInstanceOf(StandInError);
+        return (err as Error).message;
+      }
+      throw new Error("accepted");
+    };
+    expect(refusal({ inputs: [...synctalk.inputs, f32("mask", [1, 1, 320, 320])] })).toContain('input "mask"');
+    expect(refusal({ inputs: [synctalk.inputs[0]!, { ...synctalk.inputs[1]!, type: "int64" }] })).toMatch(/input "audio".*int64/);
+    expect(refusal({ inputs: [f32("input", [1, 3, 320, 320]), synctalk.inputs[1]!] })).toContain('input "input"');
+    expect(refusal({ inputs: [synctalk.inputs[0]!] })).toContain('input "audio"');
+    expect(refusal({ outputs: [f32("output", [1, 3, 160, 160])] })).toContain('output "output"');
+    expect(refusal({ outputs: [f32("output", [1, 3, 320, 320]), f32("features", [1, 64])] })).toContain('output "features"');
+  });
+});
