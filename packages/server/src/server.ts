@@ -19,6 +19,7 @@ import { requestUrl } from "./transport/request-target.js";
 import { requestContextValues, withRequestContext } from "./transport/request-context.js";
 import { httpRoutes, type StaticMount } from "./transport/static-files.js";
 import { WebSocketEndpoint } from "./transport/ws.js";
+import { roomSessionsOf } from "./transport/livekit/room-sessions.js";
 
 export interface RunningServer {
   app: LipSyncApp;
@@ -121,6 +122,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       logger.info({ ms: Math.round(performance.now() - started), cut: app.utterancesInProgress, sessions: app.sessionCount }, "server shutting down");
       // Sockets first, so that WebSocket clients see 1001 (going away) rather than their session's error.
       ws.close();
+      await roomSessionsOf(app).closeAll();
       app.closeAllSessions(new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: config.retryAfterMs }));
       await server.close(CLOSE_GRACE_MS);
       await app.close();

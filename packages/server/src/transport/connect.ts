@@ -24,6 +24,7 @@ import { principalOf } from "./access.js";
 import { callSignal } from "./request-context.js";
 import { toConnectError } from "./status.js";
 import { ClipFeeder } from "../session/clip-feeder.js";
+import { roomRoutes } from "./room-rpc.js";
 
 function transportOf(ctx: HandlerContext): Transport {
   const type = ctx.requestHeader.get("content-type") ?? "";
@@ -269,6 +270,8 @@ export function lipSyncRoutes(app: LipSyncApp) {
           release();
         }
       }),
+
+      ...roomRoutes(app, unary),
 
       getStats: unary("GetStats", async () => {
         const s = app.stats;
