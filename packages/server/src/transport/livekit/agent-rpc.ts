@@ -34,6 +34,11 @@ export class AgentReports {
     this.enqueue(RPC_PLAYBACK_FINISHED, JSON.stringify({ playback_position: positionSeconds, interrupted }));
   }
 
+  /** Resolves once every report queued so far has been sent (or given up on). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
   /** Reports still queued are dropped; the one in flight finishes. Resolves when it has. */
   close(): Promise<void> {
     this.closed = true;

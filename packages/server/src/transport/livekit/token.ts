@@ -73,7 +73,7 @@ export function checkLiveKitUrl(url: string): URL {
  */
 export function connectFailure(message: string): { kind: "refused" | "unreachable"; reason: string } {
   if (/\b401\b|unauthori[sz]ed/i.test(message)) {
-    const why = /error: ([^,]+?)\s*$/.exec(message)?.[1] ?? (/invalid authorization token/i.test(message) ? "invalid authorization token" : "invalid token");
+    const why = /, error: ([^,]+?)\s*$/.exec(message)?.[1] ?? (/invalid authorization token/i.test(message) ? "invalid authorization token" : "invalid token");
     return { kind: "refused", reason: why.replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, "<token>") };
   }
   if (/\b403\b|forbidden/i.test(message)) return { kind: "refused", reason: "permission denied" };
