@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWav } from "../../../e2e/livekit-agent.js";
 import { avatarReference, onset, resamplePcm, setupRoom, until, type AvatarReference, type RoomSetup } from "../../../e2e/livekit-room.js";
 import { liveKitServerBinary, startLiveKitServer, type LiveKitServer } from "../../../e2e/livekit-server.js";
-import { idleDistance, type AudioRecord, type VideoRecord } from "../../../e2e/livekit-subscriber.js";
+import { heard as heardAt, LOUD, loudSpan, speechClassifier } from "../../../e2e/livekit-measure.js";
+import type { VideoRecord } from "../../../e2e/livekit-subscriber.js";
 import { startLipSync, type LipSyncProcess } from "../../../e2e/lipsync-process.js";
 
 const VOICE = "/usr/share/asterisk/sounds/en_US_f_Allison";
@@ -18,7 +19,6 @@ const VOICE = "/usr/share/asterisk/sounds/en_US_f_Allison";
 const TTS_RATE = 24_000;
 const TRACK_RATE = 48_000;
 const FRAME_MS = 40;
-const LOUD = 0.05;
 
 const binary = liveKitServerBinary();
 const missing = "missing" in binary ? binary.missing : undefined;
@@ -46,42 +46,8 @@ function expectSameLength(received: number, sent: number): void {
   expect(received - sent, `received ${received.toFixed(3)} s of speech, sent ${sent.toFixed(3)} s`).toBeLessThanOrEqual(0.15);
 }
 
-/** Seconds from the first to the last loud sample. */
-function loudSpan(pcm: ArrayLike<number>, rate: number): number {
-  const t = LOUD * 32768;
-  let first = -1;
-  let last = -1;
-  for (let i = 0; i < pcm.length; i++) {
-    if (Math.abs(pcm[i]!) > t) {
-      if (first < 0) first = i;
-      last = i;
-    }
-  }
-  return first < 0 ? 0 : (last - first + 1) / rate;
-}
-
-/** The received audio after `from` (ms), joined, and the arrival time of its first loud sample. */
-function heard(audio: AudioRecord[], from: number): { pcm: Int16Array; firstLoudAt: number | undefined } {
-  const parts = audio.filter((a) => a.at >= from);
-  const pcm = new Int16Array(parts.reduce((n, a) => n + a.samples.length, 0));
-  let off = 0;
-  let firstLoudAt: number | undefined;
-  for (const a of parts) {
-    pcm.set(a.samples, off);
-    off += a.samples.length;
-    const i = onset(a.samples, LOUD);
-    // A 10 ms frame is handed over as it starts to play: sample i plays i / rate later.
-    if (firstLoudAt === undefined && i >= 0) firstLoudAt = a.at + (i / TRACK_RATE) * 1000;
-  }
-  return { pcm, firstLoudAt };
-}
-
-/** Idle footage or not, against a threshold set from the idle frames seen before speech. */
-function classifier(r: RoomSetup, idleFrames: VideoRecord[]): (f: VideoRecord) => boolean {
-  const floor = Math.max(...idleFrames.map((f) => idleDistance(f.patch, r.idle)));
-  const threshold = Math.max(1, 3 * floor);
-  return (f) => idleDistance(f.patch, r.idle) > threshold;
-}
+const heard = (audio: Parameters<typeof heardAt>[0], from: number) => heardAt(audio, from, TRACK_RATE);
+const classifier = (r: RoomSetup, idleSeen: VideoRecord[]) => speechClassifier(r.idle, idleSeen);
 
 describe.skipIf(missing !== undefined)("the server as a LiveKit room's avatar", () => {
   beforeAll(async () => {
