@@ -6,6 +6,7 @@
 #                                    # gRPC plugins, grpcio, Go with Debian's gRPC packages)
 #                                    # and the recordings of people the quality gate listens to,
 #                                    # HAProxy and helm for the deployment tests (deploy/)
+#                                    # and livekit-server for the LiveKit tests (scripts/livekit-server.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,9 @@ if [[ "${1:-}" == "--system" ]]; then
     GOBIN="$PWD/$helm_dir.partial" GOFLAGS=-modcacherw "$go" install -trimpath -ldflags="-s -w" "helm.sh/helm/v3/cmd/helm@$helm_version"
     rm -rf "$helm_dir" && mv "$helm_dir.partial" "$helm_dir"
   fi
+  # livekit-server for the LiveKit room tests (docs/livekit.md): built from the Go module proxy,
+  # pinned, cached under .cache/tools by version (a few minutes once, then nothing).
+  bash scripts/livekit-server.sh >/dev/null
 fi
 
 # pnpm, pinned; a global install where we may, else a local one under .tools/.

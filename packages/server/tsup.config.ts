@@ -11,7 +11,7 @@ export default defineConfig({
   clean: true,
   target: "node20",
   // Native and heavy runtime dependencies stay in node_modules.
-  external: ["onnxruntime-node", "sharp", "ws", "pino", "prom-client", "@vladmandic/face-api", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"],
+  external: ["onnxruntime-node", "@livekit/rtc-node", "sharp", "ws", "pino", "prom-client", "@vladmandic/face-api", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"],
   // Connect is bundled: the build carries patches/@connectrpc__connect (a malformed request body
   // is INVALID_ARGUMENT, not INTERNAL), which an install from npm would not apply.
   noExternal: ["@connectrpc/connect", "@connectrpc/connect-node"],

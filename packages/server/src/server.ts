@@ -20,6 +20,7 @@ import { requestUrl } from "./transport/request-target.js";
 import { requestContextValues, withRequestContext } from "./transport/request-context.js";
 import { httpRoutes, type StaticMount } from "./transport/static-files.js";
 import { WebSocketEndpoint } from "./transport/ws.js";
+import { roomSessionsOf } from "./transport/livekit/room-sessions.js";
 
 export interface RunningServer {
   app: LipSyncApp;
@@ -129,6 +130,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       logger.info({ ms: Math.round(performance.now() - started), cut: sessions.speaking, sessions: sessions.count }, "server shutting down");
       // Sockets first, so that WebSocket clients see 1001 (going away) rather than their session's error.
       ws.close();
+      await roomSessionsOf(app).closeAll();
       sessions.endAll(new LipSyncError("unavailable", "server is shutting down", { retryAfterMs: config.retryAfterMs }));
       await server.close(config.closeGraceMs);
       await app.close();

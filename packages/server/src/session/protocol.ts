@@ -42,7 +42,13 @@ export type SessionOutput =
   /** The utterance has played out; `position`: its samples played (all of them unless interrupted). */
   | { type: "playback-finished"; position: number; interrupted: boolean }
   /** Speech frames [startPts, endPts) were dropped unrendered: they would have come too late. */
-  | { type: "frames-dropped"; startPts: number; endPts: number };
+  | { type: "frames-dropped"; startPts: number; endPts: number }
+  /**
+   * A barge-in took effect here: everything before it in the stream belongs to what it cut
+   * (adapters that keep their own queue, a LiveKit room's playout, skip to it; the wire
+   * protocols have no message for it).
+   */
+  | { type: "cleared" };
 
 /** Events out: the answer to the start first, then outputs; the stream ends after "error" or the last output. */
 export type SessionEvent =

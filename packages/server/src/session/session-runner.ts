@@ -164,6 +164,7 @@ export class SessionRunner implements AsyncIterable<SessionOutput> {
       this.queue.push({ type: "speech-ended", startPts: bounds.startPts, endPts: bounds.endPts, interrupted: true });
       this.queue.push(this.playback.interrupted(bounds));
     }
+    this.queue.push({ type: "cleared" });
     this.pump();
   }
 

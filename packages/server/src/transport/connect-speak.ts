@@ -58,8 +58,8 @@ function command(m: SpeakRequest["message"]): SessionCommand {
   }
 }
 
-/** A session event as a Speak message; an error ends the stream with its status. */
-function speakResponse(e: SessionEvent): SpeakResponse {
+/** A session event as a Speak message (none for "cleared"); an error ends the stream with its status. */
+function speakResponse(e: Exclude<SessionEvent, { type: "cleared" }>): SpeakResponse {
   switch (e.type) {
     case "started":
       return create(SpeakResponseSchema, { message: { case: "started", value: e.started } });
@@ -124,7 +124,7 @@ export function speakHandlers(app: LipSyncApp, streaming: Streaming) {
         session.send({ type: "stop" });
       })().catch((err: unknown) => session.fail(asLipSyncError(requestError(err))));
       try {
-        for await (const e of session.events) yield speakResponse(e);
+        for await (const e of session.events) if (e.type !== "cleared") yield speakResponse(e);
       } finally {
         release();
       }

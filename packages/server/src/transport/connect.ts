@@ -17,6 +17,7 @@ import { speakHandlers } from "./connect-speak.js";
 import { callSignal } from "./request-context.js";
 import { protocolOf } from "./rpc-metrics.js";
 import { toConnectError } from "./status.js";
+import { roomRoutes } from "./room-rpc.js";
 
 /** Wraps a handler: counts the request, maps whatever it throws to a status (status.ts). */
 export function handlers(app: LipSyncApp) {
@@ -107,6 +108,8 @@ export function lipSyncRoutes(app: LipSyncApp) {
       }),
 
       ...speakHandlers(app, streaming),
+
+      ...roomRoutes(app, unary),
 
       getStats: unary("GetStats", async () => {
         const s = app.stats;

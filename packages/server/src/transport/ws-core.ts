@@ -155,6 +155,7 @@ export class WsConnection {
     try {
       for await (const e of session.events) {
         if (e.type === "error") throw e.error;
+        if (e.type === "cleared") continue;
         if (e.type === "frame") await this.sendAsync(binaryFrames ? encodeFrame(e.frame) : JSON.stringify(frameJson(e.frame)));
         else await this.sendAsync(JSON.stringify(sessionEventJson(e)));
       }

@@ -152,7 +152,7 @@ export function frameJson(f: Frame) {
 }
 
 /** A session event other than a frame as a JSON message (errors close the socket instead). */
-export function sessionEventJson(e: Exclude<SessionEvent, { type: "frame" | "error" }>) {
+export function sessionEventJson(e: Exclude<SessionEvent, { type: "frame" | "error" | "cleared" }>) {
   switch (e.type) {
     case "started": {
       const s = e.started;

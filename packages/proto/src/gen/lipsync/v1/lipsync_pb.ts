@@ -1646,7 +1646,9 @@ export type RoomOutput = Message<"lipsync.v1.RoomOutput"> & {
   audio?: boolean | undefined;
 
   /**
-   * Sample rate of the published audio track; 0: the rate of the agent's audio stream.
+   * Sample rate of the published audio track, Hz; 0: 48000 (Opus's own rate). The track is
+   * published as the avatar joins, before the agent's first stream says its rate; streams at
+   * another rate are resampled to it. Agent plugins set it to their TTS rate.
    *
    * @generated from field: uint32 audio_sample_rate = 2;
    */
