@@ -1,0 +1,103 @@
+"""Fixtures shared by the Python packages' tests: a real lipsync server on 127.0.0.1:0.
+
+The server is the repository's build (`pnpm build` writes packages/server/dist/cli.js), started
+as `lipsync serve --port 0`; its banner line "open http://127.0.0.1:PORT/" gives the URL.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLI = os.path.join(REPO, "packages", "server", "dist", "cli.js")
+HELDOUT = os.path.join(REPO, "models", "heldout")
+_URL = re.compile(r"open (http://127\.0\.0\.1:\d+)/")
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return self.url.removeprefix("http://")
+
+
+def start_server(*args: str, timeout: float = 90.0) -> Server:
+    """Starts `lipsync serve` on a free loopback port and waits for its URL."""
+    if not os.path.exists(CLI):
+        raise RuntimeError(f"{CLI} is missing: run `pnpm build` (scripts/setup.sh does)")
+    # A fixed capacity keeps the tests independent of the machine's speed, and a generous latency
+    # bound keeps a slow CI machine from dropping frames the tests count (as the Node harness).
+    cmd = ["node", CLI, "serve", "--port", "0", "--host", "127.0.0.1", "--preload", "demo", "--capacity", "8",
+           "--max-latency-ms", "60000", "--log-level", "warn", "--drain-seconds", "1", *args]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    found = threading.Event()
+    url: list[str] = []
+
+    def drain() -> None:
+        # Keeps reading so the server never blocks on a full pipe.
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            m = _URL.search(line)
+            if m and not url:
+                url.append(m.group(1))
+                found.set()
+        found.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not found.wait(timeout) or not url:
+        proc.kill()
+        proc.wait(10)
+        raise RuntimeError("lipsync serve did not print its URL:\n" + "\n".join(lines[-30:]))
+    return Server(url=url[0], process=proc, output=lines)
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def lipsync_server() -> Iterator[Server]:
+    server = start_server()
+    yield server
+    stop_server(server)
+
+
+def read_wav(path: str) -> tuple[bytes, int]:
+    """16-bit mono PCM and its rate."""
+    with wave.open(path, "rb") as w:
+        assert w.getsampwidth() == 2 and w.getnchannels() == 1, f"{path}: expected 16-bit mono"
+        return w.readframes(w.getnframes()), w.getframerate()
+
+
+@pytest.fixture(scope="session")
+def speech() -> tuple[bytes, int]:
+    """A held-out recording (never trained on): 16-bit mono PCM and its rate."""
+    return read_wav(os.path.join(HELDOUT, "gate-0.wav"))
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    """Polls `predicate` until true; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)
