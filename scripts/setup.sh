@@ -4,7 +4,8 @@
 #   bash scripts/setup.sh --system   # also Debian packages: ffmpeg, Chromium, Python bits for tests,
 #                                    # and what the Python and Go examples need (protoc and its
 #                                    # gRPC plugins, grpcio, Go with Debian's gRPC packages)
-#                                    # and the recordings of people the quality gate listens to
+#                                    # and the recordings of people the quality gate listens to,
+#                                    # and livekit-server for the LiveKit tests (scripts/livekit-server.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,9 @@ if [[ "${1:-}" == "--system" ]]; then
     fi
     rm -rf "$tmp"
   fi
+  # livekit-server for the LiveKit room tests (docs/livekit.md): built from the Go module proxy,
+  # pinned, cached under .cache/tools by version (a few minutes once, then nothing).
+  bash scripts/livekit-server.sh >/dev/null
 fi
 
 # pnpm, pinned; a global install where we may, else a local one under .tools/.
