@@ -101,3 +101,39 @@ def wait_until(predicate, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.05)
+
+
+@dataclass
+class LiveKit:
+    url: str
+    api_key: str
+    api_secret: str
+    process: subprocess.Popen
+
+
+@pytest.fixture(scope="session")
+def livekit_server() -> Iterator[LiveKit]:
+    """`livekit-server --dev` on free loopback ports, through e2e/livekit-cli.ts (it builds the
+    pinned binary once into .cache/tools; scripts/setup.sh --system does that ahead). The server
+    stops when this process closes the CLI's stdin."""
+    proc = subprocess.Popen(["node", "--import", "tsx", os.path.join(REPO, "e2e", "livekit-cli.ts"), "start", "--max-seconds", "1800"],
+                            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(120)
+    if not line or not line[0].strip():
+        proc.kill()
+        err = proc.stderr.read() if proc.stderr else ""  # type: ignore[union-attr]
+        raise RuntimeError(f"livekit-server did not start: {err[-2000:]}")
+    import json
+
+    info = json.loads(line[0])
+    yield LiveKit(url=info["url"], api_key=info["apiKey"], api_secret=info["apiSecret"], process=proc)
+    assert proc.stdin is not None
+    proc.stdin.close()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
