@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 import wave
@@ -170,6 +171,7 @@ async def run(server_url: str, files: list[str], **service_options) -> dict:
 if __name__ == "__main__":
     url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8080"
     wavs = sys.argv[2:] or ["models/heldout/gate-0.wav", "models/heldout/gate-1.wav"]
-    out = asyncio.run(run(url, wavs))
+    # LIPSYNC_IMAGE_FORMAT=jpeg: frames as JPEG, decoded in this process (docs/pipecat.md compares).
+    out = asyncio.run(run(url, wavs, image_format=os.getenv("LIPSYNC_IMAGE_FORMAT", "rgb")))
     print(json.dumps(out))
     sys.exit(1 if "error" in out else 0)
