@@ -7,7 +7,7 @@ cloud service: a TTS stand-in speaks recorded WAV files. Run a lipsync server an
     LIPSYNC_URL=http://127.0.0.1:8080 .venv/bin/python examples/livekit-agent-python/agent.py start
 
 Join the room from any LiveKit client: the agent is dispatched, the avatar joins and publishes
-video and audio, the agent says the first recording, then starts the second and barges in on it
+video and audio and idles for two seconds, the agent says the first recording, then starts the second and barges in on it
 one second later (what an interruption by the user does), and the avatar goes back to idle.
 Each step is printed as one JSON line (the tests read them). With a real voice pipeline only the
 AgentSession changes: stt=..., llm=..., tts=... instead of the stand-in.
@@ -90,6 +90,7 @@ async def entrypoint(ctx: JobContext) -> None:
         "playback_finished", position=ev.playback_position, interrupted=ev.interrupted))
     await avatar.wait_for_join(timeout=30)
     report("avatar_joined")
+    await asyncio.sleep(2.0)  # the avatar idles a moment before it speaks
 
     first = session.say("The first recording.", allow_interruptions=True)
     await asyncio.wait_for(first.wait_for_playout(), 60)

@@ -131,9 +131,20 @@ class Subscriber:
         await self.room.disconnect()
 
 
+async def mouth_region(url: str) -> tuple[slice, slice]:
+    """Rows and columns (of the half-size Y plane) covering the pasted mouth in every source frame."""
+    async with LipSyncClient(url) as client:
+        info = await client.get_avatar("demo")
+    size = info.avatar.model.input_size
+    m = info.mouth_box
+    xs = [c.x + m.x * c.width / size for c in info.crop_boxes] + [c.x + (m.x + m.width) * c.width / size for c in info.crop_boxes]
+    ys = [c.y + m.y * c.height / size for c in info.crop_boxes] + [c.y + (m.y + m.height) * c.height / size for c in info.crop_boxes]
+    return slice(int(min(ys)) // 2, int(max(ys)) // 2 + 1), slice(int(min(xs)) // 2, int(max(xs)) // 2 + 1)
+
+
 def non_idle(frames: list[np.ndarray], idle_count: int) -> list[bool]:
-    """Which frames differ from every idle frame seen before speech by more than idle frames
-    differ among themselves: the generated mouth is not in the idle footage."""
+    """Which frames differ (in the mouth region) from every idle frame seen before speech by more
+    than idle frames differ among themselves: the generated mouth is not in the idle footage."""
     idle = np.stack(frames[:idle_count]).astype(np.int16)
     def distance(f: np.ndarray) -> float:
         return float(np.min(np.mean(np.abs(idle - f.astype(np.int16)), axis=(1, 2))))
@@ -188,7 +199,8 @@ async def test_a_livekit_agent_with_the_plugin_drives_the_avatar_in_a_real_room(
     t_speech_audio = audio_arrivals[r0]
     idle_count = int(np.searchsorted(times, t_speech_audio - 0.5))
     assert idle_count >= 10, "the avatar streamed idle frames before speech"
-    flags = non_idle([y for _, y in sub.video], idle_count)
+    rows, cols = await mouth_region(lipsync_server.url)
+    flags = non_idle([y[rows, cols] for _, y in sub.video], idle_count)
     first_speech_video = next(i for i, f in enumerate(flags) if f and i >= idle_count)
     assert abs(times[first_speech_video] - t_speech_audio) <= 1 / FPS + 0.005, \
         f"first speech frame {1000 * (times[first_speech_video] - t_speech_audio):.0f} ms from the first speech audio"
