@@ -6,7 +6,9 @@
 #                                    # gRPC plugins, grpcio, Go with Debian's gRPC packages)
 #                                    # and the recordings of people the quality gate listens to,
 #                                    # HAProxy and helm for the deployment tests (deploy/)
-#                                    # and livekit-server for the LiveKit tests (scripts/livekit-server.sh)
+#                                    # and livekit-server for the LiveKit tests (scripts/livekit-server.sh),
+#                                    # and the Python packages' venv (.venv: python/requirements.txt,
+#                                    # pinned, then python/* editable; skipped when nothing changed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +59,18 @@ if [[ "${1:-}" == "--system" ]]; then
   # livekit-server for the LiveKit room tests (docs/livekit.md): built from the Go module proxy,
   # pinned, cached under .cache/tools by version (a few minutes once, then nothing).
   bash scripts/livekit-server.sh >/dev/null
+  # The Python client, LiveKit plugin and Pipecat service (python/) and their tests: a venv of
+  # the Python 3.11 on PATH (not Debian's /usr/bin/python3, whose torch is for training). A stamp
+  # of the requirements and the packages' metadata makes a second run a no-op.
+  py_stamp=$(cat python/requirements.txt python/*/pyproject.toml | sha256sum | cut -c1-16)
+  if [[ "$(cat .venv/.lipsync-stamp 2>/dev/null)" != "$py_stamp" ]]; then
+    [[ -x .venv/bin/python ]] || python3 -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r python/requirements.txt
+    # No build isolation: setuptools is pinned above, and nothing more is fetched to build.
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+      -e python/lipsync -e python/pipecat-lipsync -e python/livekit-plugins-lipsync
+    echo "$py_stamp" > .venv/.lipsync-stamp
+  fi
 fi
 
 # pnpm, pinned; a global install where we may, else a local one under .tools/.
