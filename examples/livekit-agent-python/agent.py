@@ -34,6 +34,16 @@ def report(event: str, **fields) -> None:
     print(json.dumps({"event": event, "t": time.time(), **fields}), flush=True)
 
 
+def _first_sound(pcm: bytes, rate: int) -> int:
+    """Byte offset of the first 20 ms window above -40 dBFS (16-bit mono)."""
+    win = rate // 50
+    for i in range(0, len(pcm) // 2 - win, win):
+        block = memoryview(pcm)[2 * i:2 * (i + win)].cast("h")
+        if (sum(v * v for v in block) / win) ** 0.5 >= 328:
+            return 2 * i
+    return 0
+
+
 class WavTTS(tts.TTS):
     """Speaks the next WAV file (16-bit mono) whatever the text: a stand-in for a cloud TTS."""
 
@@ -58,6 +68,7 @@ class WavStream(tts.ChunkedStream):
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
         with wave.open(self._path, "rb") as w:
             rate, pcm = w.getframerate(), w.readframes(w.getnframes())
+        pcm = pcm[_first_sound(pcm, rate):]  # a TTS starts speaking at once: no leading silence
         output_emitter.initialize(request_id=utils.shortuuid(), sample_rate=rate, num_channels=1, mime_type="audio/pcm")
         step = rate // 50 * 2  # 20 ms chunks, as a streaming TTS produces them
         for i in range(0, len(pcm), step):

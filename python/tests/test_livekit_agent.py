@@ -150,7 +150,8 @@ def non_idle(frames: list[np.ndarray], idle_count: int) -> list[bool]:
         return float(np.min(np.mean(np.abs(idle - f.astype(np.int16)), axis=(1, 2))))
     # The same footage through VP8 twice differs a little: the noise floor of idle frames.
     floor = max(float(np.min(np.mean(np.abs(np.delete(idle, i, 0) - idle[i]), axis=(1, 2)))) for i in range(0, idle_count, 5))
-    return [distance(f) > 2 * floor + 0.5 for f in frames]
+    # As the TypeScript tests judge it (e2e/livekit-measure.ts): three times the noise, at least one level.
+    return [distance(f) > max(3 * floor, 1.0) for f in frames]
 
 
 async def test_a_livekit_agent_with_the_plugin_drives_the_avatar_in_a_real_room(lipsync_server, livekit_server):
@@ -172,7 +173,7 @@ async def test_a_livekit_agent_with_the_plugin_drives_the_avatar_in_a_real_room(
         first = await agent.wait_for("said", 60)
         assert first["interrupted"] is False
         await agent.wait_for("done", 30)
-        finished = [e for e in agent.events if e["event"] == "playback_finished"]
+        finished = [e for e in agent.events if e.get("event") == "playback_finished"]
         # The barge-in (clear_buffer) is answered by lk.playback_finished with interrupted true.
         assert [e["interrupted"] for e in finished] == [False, True], finished
         t_done = time.monotonic()

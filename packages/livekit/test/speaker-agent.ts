@@ -28,12 +28,17 @@ function wavFrames(file: string): ReadableStream<AudioFrame> {
   let off = 12;
   while (b.toString("ascii", off, off + 4) !== "data") off += 8 + b.readUInt32LE(off + 4);
   const data = new Int16Array(b.buffer.slice(b.byteOffset + off + 8, b.byteOffset + off + 8 + b.readUInt32LE(off + 4)));
-  const n = Math.floor((data.length * RATE) / rate);
+  // From its first sound, as a TTS starts speaking at once (a 20 ms window above -40 dBFS).
+  const win = Math.round(rate / 50);
+  let first = 0;
+  while (first + win <= data.length && Math.sqrt(data.subarray(first, first + win).reduce((a, v) => a + v * v, 0) / win) < 328) first += win;
+  const speech = data.subarray(first);
+  const n = Math.floor((speech.length * RATE) / rate);
   const pcm = new Int16Array(n);
   for (let i = 0; i < n; i++) {
     const x = (i * rate) / RATE;
     const k = Math.floor(x);
-    pcm[i] = Math.round(data[k]! + (data[Math.min(k + 1, data.length - 1)]! - data[k]!) * (x - k));
+    pcm[i] = Math.round(speech[k]! + (speech[Math.min(k + 1, speech.length - 1)]! - speech[k]!) * (x - k));
   }
   const step = RATE / 50;
   let i = 0;

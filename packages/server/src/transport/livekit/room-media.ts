@@ -165,14 +165,18 @@ export class RoomMedia {
     t.events.unshift(...skipped);
     for (const chunk of t.audio) this.tracks.pushAudio(chunk);
     const show = t.show;
+    // Each frame is stamped with its slot's time, not the moment it is captured: frames the clock
+    // plays at once after a short delay keep 40 ms apart, and the encoder's frame-rate limit
+    // does not take them for a burst and drop them.
+    const at = this.t0 + (this.slot * 1000) / this.fps;
     if (show.kind === "speech") {
-      this.tracks.show(show.frame);
+      this.tracks.show(show.frame, at);
       this.shown.speech++;
     } else if (show.kind === "idle" && this.idle.has(show.sourceIndex)) {
-      this.tracks.show(this.idle.get(show.sourceIndex)!);
+      this.tracks.show(this.idle.get(show.sourceIndex)!, at);
       this.shown.idle++;
     } else {
-      this.tracks.repeat();
+      this.tracks.repeat(at);
       this.shown.held++;
     }
     for (const e of t.events) {

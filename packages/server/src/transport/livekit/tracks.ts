@@ -29,6 +29,11 @@ export function toVideoFrame(rtc: Rtc, image: RgbImage): VideoFrame {
   return new rtc.VideoFrame(image.data, image.width, image.height, rtc.VideoBufferType.RGB24);
 }
 
+/** A capture timestamp: microseconds, monotonic (performance.now() has sub-ms resolution). */
+function micros(ms: number): bigint {
+  return BigInt(Math.round(ms * 1000));
+}
+
 export class AvatarTracks {
   private audioChain: Promise<void> = Promise.resolve();
   /** Bumped by clearAudio: captures queued before it are dropped. */
@@ -64,16 +69,17 @@ export class AvatarTracks {
     return tracks;
   }
 
-  show(image: RgbImage): void {
+  /** Shows `image` from `atMs` (the slot's time, performance.now() clock). */
+  show(image: RgbImage, atMs: number): void {
     if (this.closed) return;
     this.last = toVideoFrame(this.rtc, image);
-    this.video.captureFrame(this.last);
+    this.video.captureFrame(this.last, micros(atMs));
   }
 
   /** The frame on screen again (the track keeps its frame rate through a late frame). */
-  repeat(): void {
+  repeat(atMs: number): void {
     if (this.closed || !this.last) return;
-    this.video.captureFrame(this.last);
+    this.video.captureFrame(this.last, micros(atMs));
   }
 
   /** Queues one slot of audio (mono float at the track's rate) behind the slots queued before. */
