@@ -195,6 +195,13 @@ export interface ServerConfig {
   /** An HTTP/1.1 request's headers must be complete within this long of its first byte, or it gets 408 and is closed; ms. */
   headersTimeoutMs: number;
   /**
+   * How long an idle HTTP/1.1 connection is kept open for its next request; ms. It must outlast
+   * the idle timeout of whatever sends requests: Node's own agent drops idle sockets after 5 s,
+   * load balancers after 60 s (AWS) or more. A server that closes first races the client's next
+   * request on that socket, which then fails with ECONNRESET.
+   */
+  keepAliveTimeoutMs: number;
+  /**
    * One line per RPC and per WebSocket connection (method, status, duration, client, bytes) on
    * stdout, beside the server's own log (transport/access-log.ts).
    */
@@ -256,6 +263,7 @@ export const DEFAULTS: ServerConfig = {
   maxConnectionsPerAddress: 256,
   handshakeTimeoutMs: 10_000,
   headersTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 65_000,
   accessLog: false,
 };
 
@@ -286,6 +294,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (!Number.isInteger(config.maxConnectionsPerAddress) || config.maxConnectionsPerAddress < 0) throw new Error("maxConnectionsPerAddress must be an integer >= 0");
   // Node refuses a headersTimeout past its requestTimeout (5 minutes).
   if (!Number.isInteger(config.headersTimeoutMs) || config.headersTimeoutMs < 1 || config.headersTimeoutMs > 300_000) throw new Error("headersTimeoutMs must be an integer 1..300000");
+  if (!Number.isInteger(config.keepAliveTimeoutMs) || config.keepAliveTimeoutMs < 1) throw new Error("keepAliveTimeoutMs must be an integer >= 1");
   if (!Number.isInteger(config.handshakeTimeoutMs) || config.handshakeTimeoutMs < 0) throw new Error("handshakeTimeoutMs must be an integer >= 0");
   return config;
 }

@@ -109,6 +109,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     closingGraceMs: Math.max(2 * config.http2KeepaliveSeconds, config.drainSeconds) * 1000,
   }, {
     maxPerAddress: config.maxConnectionsPerAddress, handshakeTimeoutMs: config.handshakeTimeoutMs, headersTimeoutMs: config.headersTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     onRefused: (address) => logger.warn({ address, limit: config.maxConnectionsPerAddress }, "connections refused: address at its connection limit"),
   });
   const port = await server.listen(config.port, config.host);

@@ -85,6 +85,7 @@ export const serve: Command = {
     { name: "connections-per-address", value: "N", default: String(DEFAULTS.maxConnectionsPerAddress), description: "connections one client address (an IPv6 /64) may hold; behind a load balancer raise it, or 0 for no limit" },
     { name: "handshake-timeout-ms", value: "MS", default: String(DEFAULTS.handshakeTimeoutMs), description: "a connection must send its first bytes, finish TLS and (HTTP/2) send its SETTINGS each within this long" },
     { name: "headers-timeout-ms", value: "MS", default: String(DEFAULTS.headersTimeoutMs), description: "an HTTP/1.1 request's headers must be complete within this long, else 408" },
+    { name: "keep-alive-timeout-ms", value: "MS", default: String(DEFAULTS.keepAliveTimeoutMs), description: "an idle HTTP/1.1 connection stays open this long for its next request; keep it above your load balancer's idle timeout" },
     { name: "access-log", description: "one line per RPC and WebSocket connection on stdout: method, status, duration, client (a token's hash or a JWT's sub, never the token), bytes" },
     { name: "http2-keepalive", value: "SECONDS", default: String(DEFAULTS.http2KeepaliveSeconds), description: "ping HTTP/2 connections this often and close one that has not answered by the next ping (a peer gone without closing); 0: never" },
     { name: "open", description: "open the demo page in the desktop's browser" },
@@ -109,6 +110,7 @@ export const serve: Command = {
       maxConnectionsPerAddress: intOption(values, "connections-per-address", 0, 1_000_000),
       handshakeTimeoutMs: intOption(values, "handshake-timeout-ms", 0, 600_000),
       headersTimeoutMs: intOption(values, "headers-timeout-ms", 1, 300_000),
+      keepAliveTimeoutMs: intOption(values, "keep-alive-timeout-ms", 1, 3_600_000),
       accessLog: values["access-log"] === true ? true : undefined,
     };
     // Cheap checks first: a typo in a folder, a busy port or a bad origin is reported before any model loads.

@@ -2,10 +2,12 @@
 // connections per address, first bytes, HTTP/1.1 headers, HTTP/2 SETTINGS, and GOAWAY at the
 // start of a drain, also for a connection that was still sending its preface.
 import { EventEmitter } from "node:events";
+import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { within } from "../../test/wait.js";
+import { DEFAULTS } from "../config.js";
 import { addressKey, ConnectionGate, type GateSocket } from "./conn-limits.js";
 import { createOnePortServer, type ConnectionLimits, type OnePortServer } from "./one-port.js";
 
@@ -68,6 +70,18 @@ describe("connection limits", () => {
     ok.socket.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     await within(ok.closed, 3000, "answered connection closed");
     expect(ok.received()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it("keeps an idle HTTP/1.1 connection for keepAliveTimeoutMs, and longer by default than Node's agent keeps its sockets", async () => {
+    const { port } = await serve({ handshakeTimeoutMs: 5000, headersTimeoutMs: 5000, keepAliveTimeoutMs: 700 });
+    const kept = await connect(port);
+    kept.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const closedAfter = await within(kept.closed, 5000, "idle kept-alive connection closed");
+    expect(kept.received()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(closedAfter).toBeGreaterThanOrEqual(600);
+    // A client reusing an idle socket the server closes at the same moment gets ECONNRESET:
+    // the server must be the one that waits longer (Node's default is 5 s on both sides).
+    expect(DEFAULTS.keepAliveTimeoutMs).toBeGreaterThan(Number(http.globalAgent.options.timeout ?? 5000));
   });
 
   it("closes an HTTP/2 connection that sent the preface but never its SETTINGS, and keeps one that did", async () => {

@@ -75,6 +75,8 @@ export interface ConnectionLimits {
   handshakeTimeoutMs: number;
   /** An HTTP/1.1 request's headers within this long of its first byte, ms (Node's headersTimeout). */
   headersTimeoutMs: number;
+  /** An idle HTTP/1.1 connection closes after this long, ms (Node's keepAliveTimeout; default 5 s). */
+  keepAliveTimeoutMs?: number;
   /** Told when an address reaches its limit (`key`: the address or /64), at most once a minute per address. */
   onRefused?: (key: string) => void;
 }
@@ -121,7 +123,11 @@ export function createOnePortServer(handler: Handler, onUpgrade: UpgradeHandler,
   const h2Options = { maxSessionMemory: limits.maxSessionMemoryMb, settings: { maxConcurrentStreams: limits.maxConcurrentStreams } };
   // Node checks headersTimeout (and requestTimeout, its default of 5 minutes for a whole request
   // body) every connectionsCheckingInterval.
-  const h1Options = { headersTimeout: conn.headersTimeoutMs, connectionsCheckingInterval: checkingInterval(conn.headersTimeoutMs) };
+  const h1Options = {
+    headersTimeout: conn.headersTimeoutMs,
+    connectionsCheckingInterval: checkingInterval(conn.headersTimeoutMs),
+    ...(conn.keepAliveTimeoutMs ? { keepAliveTimeout: conn.keepAliveTimeoutMs } : {}),
+  };
   const closers: (() => void)[] = [];
 
   if (tls) {
