@@ -81,7 +81,7 @@ describe("connection limits", () => {
     expect(closedAfter).toBeGreaterThanOrEqual(600);
     // A client reusing an idle socket the server closes at the same moment gets ECONNRESET:
     // the server must be the one that waits longer (Node's default is 5 s on both sides).
-    expect(DEFAULTS.keepAliveTimeoutMs).toBeGreaterThan(Number(http.globalAgent.options.timeout ?? 5000));
+    expect(DEFAULTS.keepAliveTimeoutMs).toBeGreaterThan(Number((http.globalAgent as unknown as { options: { timeout?: number } }).options.timeout ?? 5000));
   });
 
   it("closes an HTTP/2 connection that sent the preface but never its SETTINGS, and keeps one that did", async () => {
