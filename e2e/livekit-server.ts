@@ -89,6 +89,8 @@ function configYaml(ports: LiveKitServer["ports"], logLevel: string): string {
     "  node_ip: 127.0.0.1",
     "  use_external_ip: false",
     "  enable_loopback_candidate: true",
+    "room:",
+    "  sync_streams: true",
     "logging:",
     `  level: ${logLevel}`,
     "",

@@ -4,6 +4,7 @@
  * gRPC, HTTP or WebSocket, and nothing here holds policy of its own (see service/).
  */
 import { FrontEndPool } from "./audio/frontends/frontend-pool.js";
+import type { Avatar } from "./avatar/avatar.js";
 import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
 import { ComposePool } from "./engine/compose-pool.js";
@@ -15,6 +16,7 @@ import { Admission, type Readiness } from "./service/admission.js";
 import { Catalogue } from "./service/catalogue.js";
 import { OneShot } from "./service/oneshot.js";
 import { Sessions } from "./service/sessions.js";
+import { warmUp } from "./session/warm-up.js";
 
 export type { Readiness };
 
@@ -38,10 +40,20 @@ export class LipSyncApp {
     this.composer = config.composeWorkers > 0 ? new ComposePool(config.composeWorkers) : new LocalComposer();
     this.frontEnds = config.audioWorkers > 0 ? new FrontEndPool(config.audioWorkers) : undefined;
     this.admission = new Admission(config, this.stats, logger, () => this.registry.loadedAvatars());
-    this.registry = new AvatarRegistry(config, logger, (avatar) => this.admission.measure(avatar), this.composer);
+    this.registry = new AvatarRegistry(config, logger, (avatar) => this.afterLoad(avatar), this.composer);
     this.catalogue = new Catalogue(this.registry, this.admission);
     this.sessions = new Sessions({ config, catalogue: this.catalogue, admission: this.admission, stats: this.stats, logger, frontEnds: this.frontEnds });
     this.oneShot = new OneShot(this.catalogue, config, this.stats);
+  }
+
+  /**
+   * A fresh avatar's speech path runs once before any session (session/warm-up.ts), then its
+   * capacity is measured, on a warm path.
+   */
+  private async afterLoad(avatar: Avatar): Promise<void> {
+    const warm = await warmUp(avatar);
+    this.logger.info({ avatar: avatar.name, frames: warm.frames, ms: Math.round(warm.ms) }, "avatar warmed up");
+    await this.admission.measure(avatar);
   }
 
   /** Loads the configured avatars; a broken package is logged and keeps no other from serving. */

@@ -29,6 +29,12 @@ export function toVideoFrame(rtc: Rtc, image: RgbImage): VideoFrame {
   return new rtc.VideoFrame(image.data, image.width, image.height, rtc.VideoBufferType.RGB24);
 }
 
+/**
+ * Both tracks name one stream: in a room with sync_streams on, a subscriber's WebRTC stack
+ * plays them as one (lip sync across its audio and video jitter buffers); elsewhere the name is unused.
+ */
+const STREAM = "lipsync";
+
 /** A capture timestamp: microseconds, monotonic (performance.now() has sub-ms resolution). */
 function micros(ms: number): bigint {
   return BigInt(Math.round(ms * 1000));
@@ -54,13 +60,13 @@ export class AvatarTracks {
     try {
       if (audio) {
         const track = rtc.LocalAudioTrack.createAudioTrack("lipsync-audio", audio);
-        await participant.publishTrack(track, new rtc.TrackPublishOptions({ source: rtc.TrackSource.SOURCE_MICROPHONE }));
+        await participant.publishTrack(track, new rtc.TrackPublishOptions({ source: rtc.TrackSource.SOURCE_MICROPHONE, stream: STREAM }));
       }
       const track = rtc.LocalVideoTrack.createVideoTrack("lipsync-video", video);
       // One layer: the SFU forwards it as it is; simulcast would encode each frame two or three
       // times on the server's cores.
       await participant.publishTrack(track, new rtc.TrackPublishOptions({
-        source: rtc.TrackSource.SOURCE_CAMERA, simulcast: false, videoEncoding: { maxBitrate: BigInt(o.maxBitrate), maxFramerate: o.fps },
+        source: rtc.TrackSource.SOURCE_CAMERA, stream: STREAM, simulcast: false, videoEncoding: { maxBitrate: BigInt(o.maxBitrate), maxFramerate: o.fps },
       }));
     } catch (err) {
       await tracks.close();
