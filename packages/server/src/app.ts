@@ -9,7 +9,7 @@ import { AvatarRegistry } from "./avatar/registry.js";
 import type { ServerConfig } from "./config.js";
 import { ComposePool } from "./engine/compose-pool.js";
 import { LocalComposer, type Composer } from "./engine/compose.js";
-import { LipSyncError } from "./errors.js";
+import { asLipSyncError, LipSyncError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { Stats } from "./metrics.js";
 import { Admission, type Readiness } from "./service/admission.js";
@@ -51,8 +51,13 @@ export class LipSyncApp {
    * capacity is measured, on a warm path.
    */
   private async afterLoad(avatar: Avatar): Promise<void> {
-    const warm = await warmUp(avatar);
-    this.logger.info({ avatar: avatar.name, frames: warm.frames, ms: Math.round(warm.ms) }, "avatar warmed up");
+    try {
+      const warm = await warmUp(avatar);
+      this.logger.info({ avatar: avatar.name, frames: warm.frames, ms: Math.round(warm.ms) }, "avatar warmed up");
+    } catch (err) {
+      // A model that fails on speech still loads: each session reports the failure, as without the warm-up.
+      this.logger.warn({ avatar: avatar.name, err: asLipSyncError(err).message }, "avatar warm-up failed");
+    }
     await this.admission.measure(avatar);
   }
 
