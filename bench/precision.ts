@@ -24,7 +24,7 @@ mkdirSync(out, { recursive: true });
 const dumped = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "gpu", "dump-inputs.ts"), "--root", path.join(ROOT, "models"), "--avatar", "demo", "--items", "16", "--out", path.join(out, "inputs", "demo")], { stdio: ["ignore", "inherit", "inherit"] });
 if (dumped.status !== 0) process.exit(1);
 const m = JSON.parse(readFileSync(path.join(ROOT, "models", "demo", "manifest.json"), "utf8")).model;
-if (!m.cpu_variant) throw new Error("models/demo has no model.cpu_variant: run python3 training/quantize.py");
+if (!m.cpu_variant) throw new Error("models/demo has no model.cpu_variant: run python3 -m training.quantize");
 const rel = (f: string) => path.relative(out, path.join(ROOT, "models", "demo", f));
 const fp32 = { avatar: "demo", precision: "fp32", unet: rel(m.unet), encoder: rel(m.audio_encoder), inputs: "inputs/demo" };
 const int8 = { avatar: "demo", precision: m.cpu_variant.precision, unet: rel(m.cpu_variant.unet), encoder: rel(m.cpu_variant.audio_encoder), inputs: "inputs/demo" };

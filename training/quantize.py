@@ -2,11 +2,11 @@
 
 Run (from any python3; it sets up its own venv under .tools/ on first use):
 
-    python3 training/quantize.py              # models/demo: unet.int8.onnx, audio_encoder.int8.onnx,
+    python3 -m training.quantize              # models/demo: unet.int8.onnx, audio_encoder.int8.onnx,
                                               # "model.cpu_variant" in manifest.json if both quality
                                               # gates pass with them (else everything is put back)
-    python3 training/quantize.py --no-gate    # the files and their errors only; manifest untouched
-    python3 training/quantize.py --remove     # drop the variant (files and manifest field)
+    python3 -m training.quantize --no-gate    # the files and their errors only; manifest untouched
+    python3 -m training.quantize --remove     # drop the variant (files and manifest field)
 
 One command regenerates the INT8 files from whatever fp32 models the package holds, so it is
 rerun after every retraining (make_demo.py / export.py rewrite the manifest without the field, and
@@ -68,15 +68,15 @@ def ensure_venv(argv):
         subprocess.run([py, "-m", "pip", "install", "-q", *PINS], check=True)
         with open(stamp, "w") as f:
             f.write(want)
-    os.execv(py, [py, os.path.abspath(__file__), *argv])
+    os.chdir(ROOT)
+    os.execv(py, [py, "-m", "training.quantize", *argv])
 
 
 # ---------------------------------------------------------------- calibration inputs
 
 def check_calibration_specs(specs):
     """Refuses a calibration draw that holds a gate's voice, synthesiser family or text."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import corpus
+    from . import corpus
     held = {corpus.HELD_OUT_VOICE, corpus.HELD_OUT_FAMILY}
     for spec in specs:
         if (spec["engine"], spec["voice"]) in held or any(t in corpus.HELD_OUT_TEXTS for t in spec["texts"]):
@@ -85,10 +85,8 @@ def check_calibration_specs(specs):
 
 def speech_mels(n_utterances: int, seed: int):
     """Per utterance, its mel frames and video frame count: training specs, one augmented version."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import numpy as np
-    import corpus
-    import dataset
+    from . import corpus, dataset
     # The specs dataset.speech_tracks synthesises (the same call inside it).
     check_calibration_specs(corpus.training_utterances(n_utterances, seed, False))
     # festival is not part of scripts/setup.sh: leaving it out keeps the calibration the same on
@@ -128,8 +126,7 @@ def calibration_set(pkg: str, manifest: dict, encoder_path: str, n_utt: int, see
     """Encoder inputs [n, 1, 80, 16] and UNet inputs (image [n, 6, S, S], audio [n, 8, F])."""
     import numpy as np
     import onnxruntime as ort
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import mel as melmod
+    from . import mel as melmod
     rng = np.random.default_rng(seed)
     model = manifest["model"]
     context = model["audio_context"]

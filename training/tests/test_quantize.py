@@ -6,8 +6,7 @@ import shutil
 import tempfile
 import unittest
 
-import corpus
-import quantize
+from training import corpus, quantize
 
 
 class CalibrationTest(unittest.TestCase):

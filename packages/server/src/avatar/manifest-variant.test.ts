@@ -110,8 +110,8 @@ describe("model.cpu_variant", () => {
 describe("the demo package's CPU variant", () => {
   const m = JSON.parse(readFileSync(path.join(DEMO, "manifest.json"), "utf8"));
   // A retrained model exported without a variant is served in float32 everywhere until
-  // training/quantize.py is rerun; a variant left from an older model must not stay declared.
-  it.skipIf(!m.model.cpu_variant)("was made from the float32 files the package holds now (rerun training/quantize.py after retraining)", () => {
+  // python3 -m training.quantize is rerun; a variant left from an older model must not stay declared.
+  it.skipIf(!m.model.cpu_variant)("was made from the float32 files the package holds now (rerun python3 -m training.quantize after retraining)", () => {
     expect(m.model.cpu_variant.source_sha256).toEqual(hashes());
     for (const f of [m.model.cpu_variant.unet, m.model.cpu_variant.audio_encoder]) expect(readFileSync(path.join(DEMO, f)).length).toBeGreaterThan(1000);
   });
