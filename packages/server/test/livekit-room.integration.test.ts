@@ -37,12 +37,13 @@ function speech(name: string): Int16Array {
 }
 
 /**
- * The received speech is as long as the sent: nothing lost (less than a slot short), nothing
- * doubled. The receiver's jitter buffer (WebRTC's NetEq) may stretch it a little when packets
- * arrive unevenly, as they do on a busy machine: up to 150 ms longer passes.
+ * The received speech is as long as the sent: nothing lost, nothing doubled. The receiver's
+ * jitter buffer (WebRTC's NetEq) stretches it when packets arrive unevenly, as they do on a busy
+ * machine, and compresses it to catch up after a burst: up to 150 ms longer and two slots
+ * shorter pass (the Python agent test allows the same two slots).
  */
 function expectSameLength(received: number, sent: number): void {
-  expect(received - sent, `received ${received.toFixed(3)} s of speech, sent ${sent.toFixed(3)} s`).toBeGreaterThanOrEqual(-FRAME_MS / 1000);
+  expect(received - sent, `received ${received.toFixed(3)} s of speech, sent ${sent.toFixed(3)} s`).toBeGreaterThanOrEqual((-2 * FRAME_MS) / 1000);
   expect(received - sent, `received ${received.toFixed(3)} s of speech, sent ${sent.toFixed(3)} s`).toBeLessThanOrEqual(0.15);
 }
 
