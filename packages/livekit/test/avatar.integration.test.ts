@@ -19,6 +19,8 @@ import { startLipSync, type LipSyncProcess } from "../../../e2e/lipsync-process.
 const VOICE = "/usr/share/asterisk/sounds/en_US_f_Allison";
 const TRACK_RATE = 24_000;
 const FRAME_MS = 40;
+/** How far apart the first speech frame and the first speech audio may arrive (see the test). */
+const SYNC_BOUND_MS = 250;
 
 const binary = liveKitServerBinary();
 const missing = "missing" in binary ? binary.missing : undefined;
@@ -137,10 +139,11 @@ describe.skipIf(missing !== undefined)("@lipsync/livekit AvatarSession in a Live
       expect(firstLoudAt).toBeDefined();
       // The agent sends the recording from its first sound (speaker-agent.ts): a generated mouth
       // in silence is not the idle footage pixel for pixel, so leading silence would count as speech.
-      // Within two frames: the server sends a slot's frame and its audio together, but this
-      // subscriber plays neither track, and its audio jitter buffer's delay (0-80 ms on the busy
-      // two cores, per run) is not matched on the video side (docs/livekit.md, "Known gaps").
-      expect(Math.abs(firstSpeech!.at - firstLoudAt!)).toBeLessThanOrEqual(2 * FRAME_MS);
+      // A gross-desync bound, not the one frame the server sends them within: this subscriber
+      // plays neither track, and on two busy cores the arrival times of its first speech frame
+      // and first speech audio spread 0-222 ms (its jitter buffers, this process's scheduling;
+      // docs/livekit.md, "Known gaps"). A missing or doubled lead would still fail it.
+      expect(Math.abs(firstSpeech!.at - firstLoudAt!)).toBeLessThanOrEqual(SYNC_BOUND_MS);
       const after = viewer.video.filter((f) => f.at > said.at + 200);
       expect(after.length).toBeGreaterThan(5);
       expect(after.filter(isSpeech)).toEqual([]);
