@@ -199,6 +199,13 @@ async def test_a_livekit_agent_with_the_plugin_drives_the_avatar_in_a_real_room(
     # bound: the server sends them within a frame, but this subscriber plays neither track, and on
     # two busy cores their arrival times spread up to 222 ms (its audio jitter buffer's delay is not
     # matched on the video side; docs/livekit.md, "Known gaps"). A missing or doubled lead fails it.
+    audio_arrivals = np.concatenate([np.full(len(a), t) for t, a in sub.audio])
+    t_speech_audio = audio_arrivals[r0]
+    idle_count = int(np.searchsorted(times, t_speech_audio - 0.5))
+    assert idle_count >= 10, "the avatar streamed idle frames before speech"
+    rows, cols = await mouth_region(lipsync_server.url)
+    flags = non_idle([y[rows, cols] for _, y in sub.video], idle_count)
+    first_speech_video = next(i for i, f in enumerate(flags) if f and i >= idle_count)
     assert abs(times[first_speech_video] - t_speech_audio) <= 0.25, \
         f"first speech frame {1000 * (times[first_speech_video] - t_speech_audio):.0f} ms from the first speech audio"
     # Back to idle: the last second is idle footage again.
