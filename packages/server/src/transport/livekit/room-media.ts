@@ -149,7 +149,7 @@ export class RoomMedia {
   private tick(): void {
     if (this.stopped) return;
     const now = performance.now();
-    const late = now - (this.t0 + (this.slot * 1000) / this.fps);
+    const late = now - this.slotTime(this.slot);
     this.lateness.maxMs = Math.max(this.lateness.maxMs, Math.round(late));
     const skipped: PlayoutEvent[] = [];
     if (late > (this.options.leadSlots * 1000) / this.fps) {
@@ -168,7 +168,7 @@ export class RoomMedia {
     // Each frame is stamped with its slot's time, not the moment it is captured: frames the clock
     // plays at once after a short delay keep 40 ms apart, and the encoder's frame-rate limit
     // does not take them for a burst and drop them.
-    const at = this.t0 + (this.slot * 1000) / this.fps;
+    const at = this.slotTime(this.slot);
     if (show.kind === "speech") {
       this.tracks.show(show.frame, at);
       this.shown.speech++;
@@ -188,8 +188,13 @@ export class RoomMedia {
     // The clock is the slot count from the start, so timer lateness never accumulates; slots
     // missed by a short delay are played at once (their audio is queued, the picture catches up).
     this.slot++;
-    const due = this.t0 + (this.slot * 1000) / this.fps;
+    const due = this.slotTime(this.slot);
     this.timer = setTimeout(() => this.tick(), Math.max(0, due - performance.now()));
+  }
+
+  /** When slot `slot` is due on the performance.now() clock, ms. */
+  private slotTime(slot: number): number {
+    return this.t0 + (slot * 1000) / this.fps;
   }
 
   /** Keeps the idle frames of the decided slots loaded (a view each, when the avatar is preloaded). */
