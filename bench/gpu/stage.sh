@@ -47,6 +47,9 @@ rm -rf "$ortdir"/bin/napi-v6/{darwin,win32,linux/arm64}
 # What `serve` never loads: face finding for `avatar build` (TensorFlow.js, face-api; required
 # lazily by that command) and what build tools left among the production dependencies.
 (cd "$stash/deploy/node_modules/.pnpm" && rm -rf @tensorflow+* @vladmandic+face-api@* typescript@* vue@* @vue+* @babel+* core-js@*)
+# libjpeg-turbo's binding: its prebuilt library for linux-x64 only, and not cmake-js (the
+# install-time compiler it lists as a dependency).
+(cd "$stash/deploy/node_modules/.pnpm" && rm -rf cmake-js@* @julusian+jpeg-turbo@*/node_modules/@julusian/jpeg-turbo/prebuilds/jpeg-turbo-{darwin,win32,linux-arm}*)
 tar xzf "$tgz" -C "$work" package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so package/Plugins/Linux/x64/libonnxruntime_providers_shared.so
 mv "$work"/package/Plugins/Linux/x64/*.so "$ortdir/bin/napi-v6/linux/x64/"
 
