@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ImageContract } from "./contract.js";
 import { blankBox, composite, compositePatch, cropToPlanar, expandInput, modelInputBytes, pasteMask, type RgbImage } from "./image-ops.js";
+import { driftPlane, MAX_DRIFT } from "./seam.js";
 
 /** The model's 6-channel input as the inference worker sees it: cached bytes, expanded to its range. */
 const modelInput = (crop: Float32Array, image: Parameters<typeof modelInputBytes>[1] & { valueRange: readonly [number, number] }) =>
@@ -168,4 +169,76 @@ describe("crop geometry of version 2", () => {
       }
     }
   });
+});
+
+/**
+ * The paste as its definition reads, one pixel at a time: the output at the pixel (bilinear when
+ * the box was resized), less the drift plane fitted over the ramp (on the output clamped to
+ * 0..255), clamped, blended by the mask's weight
+ * and rounded. The fast blend (per-column and per-row terms hoisted) must give the same bytes.
+ */
+function referencePatch(frame: RgbImage, output: Float32Array, g: ImageContract, rect: readonly [number, number, number, number], mask: ReturnType<typeof pasteMask>): Uint8Array {
+  const [rx, ry, rw, rh] = rect;
+  const planes = (g.channelOrder === "BGR" ? [2, 1, 0] : [0, 1, 2]).map((p) => p * g.size * g.size);
+  const [lo, hi] = g.valueRange;
+  const at = (c: number, x: number, y: number) => {
+    const fx = Math.min(g.size - 1, Math.max(0, (x + 0.5) * (g.cropSize / rw) - 0.5 - g.border));
+    const fy = Math.min(g.size - 1, Math.max(0, (y + 0.5) * (g.cropSize / rh) - 0.5 - g.border));
+    const x0 = Math.floor(fx), y0 = Math.floor(fy), x1 = Math.min(g.size - 1, x0 + 1), y1 = Math.min(g.size - 1, y0 + 1);
+    const tap = (xx: number, yy: number) => output[planes[c]! + yy * g.size + xx]!;
+    const v = (tap(x0, y0) * (1 - (fx - x0)) + tap(x1, y0) * (fx - x0)) * (1 - (fy - y0)) + (tap(x0, y1) * (1 - (fx - x0)) + tap(x1, y1) * (fx - x0)) * (fy - y0);
+    return (v - lo) * (255 / (hi - lo));
+  };
+  const clamp = (v: number) => Math.max(0, Math.min(255, v));
+  const src = (c: number, x: number, y: number) => frame.data[((ry + y) * frame.width + rx + x) * 3 + c]!;
+  const coef = new Float64Array(9);
+  const fit = mask.fit!;
+  const sums = new Float64Array(9);
+  for (let i = 0; i < fit.px.length; i++) {
+    const x = mask.x0 + fit.px[i]!, y = mask.y0 + fit.py[i]!;
+    for (let c = 0; c < 3; c++) {
+      const d = Math.max(-MAX_DRIFT, Math.min(MAX_DRIFT, clamp(at(c, x, y)) - src(c, x, y)));
+      sums[3 * c] += d;
+      sums[3 * c + 1] += d * fit.nx[i]!;
+      sums[3 * c + 2] += d * fit.ny[i]!;
+    }
+  }
+  driftPlane(fit, sums, coef);
+  const w = mask.x1 - mask.x0;
+  const out = new Uint8Array(w * (mask.y1 - mask.y0) * 3);
+  for (let y = mask.y0; y < mask.y1; y++) {
+    for (let x = mask.x0; x < mask.x1; x++) {
+      const a = mask.weights[(y - mask.y0) * w + x - mask.x0]!;
+      const nx = (x - mask.x0 + 0.5 - fit.cx) / fit.hx, ny = (y - mask.y0 + 0.5 - fit.cy) / fit.hy;
+      for (let c = 0; c < 3; c++) {
+        const p = clamp(at(c, x, y) - (coef[3 * c]! + coef[3 * c + 1]! * nx + coef[3 * c + 2]! * ny));
+        out[((y - mask.y0) * w + x - mask.x0) * 3 + c] = a > 0 ? Math.round(src(c, x, y) * (1 - a) + p * a) : src(c, x, y);
+      }
+    }
+  }
+  return out;
+}
+
+describe("the fast blend", () => {
+  const cases = [
+    ["model-size box, RGB [0, 1]", [30, 20, 48, 48], { size: 48, cropSize: 48, border: 0 }],
+    ["resized box with a border, BGR [-1, 1]", [25, 15, 61, 57], { size: 40, cropSize: 48, border: 4, channelOrder: "BGR", valueRange: [-1, 1] }],
+  ] as const;
+  for (const [label, rect, over] of cases) {
+    it(`gives the per-pixel definition's bytes (${label})`, () => {
+      const frame = noise(128, 96, 11);
+      const g: ImageContract = { ...v1(over.size, [6, 20, over.size - 6, over.size - 2], 5), ...over, paste: [4, 16, over.size - 4, over.size], feather: 5 };
+      // A face-like output: the source's colour shifted by a drift, plus content in the middle.
+      const output = Float32Array.from({ length: 3 * g.size * g.size }, (_, i) => Math.sin(i * 0.013) * 0.4 + 0.1 + (i % 7) * 0.01);
+      const mask = pasteMask(rect, g);
+      expect(mask.fit).toBeDefined();
+      const patch = compositePatch(frame, output, g, rect, mask);
+      const want = referencePatch(frame, output, g, rect, mask);
+      let differ = 0;
+      for (let i = 0; i < want.length; i++) if (Math.abs(patch.data[i]! - want[i]!) > 0) differ++;
+      // Sums taken in another order may round a value on the .5 boundary the other way.
+      expect(differ / want.length).toBeLessThan(0.002);
+      expect(Math.max(...patch.data.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThanOrEqual(1);
+    });
+  }
 });
