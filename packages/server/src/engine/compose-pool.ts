@@ -1,8 +1,8 @@
 /**
  * A pool of compose workers (compose-worker.ts): each frame's compositing and JPEG encoding runs
  * off the main thread. Frames of preloaded avatars live in shared FrameStores the workers read in
- * place; the model output is transferred, the image transferred back: no copies between threads
- * but the one of a lazily decoded frame. Jobs go to the worker with the fewest in flight.
+ * place; the model output (a frame's copy of its batch's) is transferred, the image transferred
+ * back: no other copies between threads but the one of a lazily decoded frame. Jobs go to the worker with the fewest in flight.
  */
 import { Worker } from "node:worker_threads";
 import { LipSyncError } from "../errors.js";
@@ -71,7 +71,12 @@ export class ComposePool implements Composer {
       this.pending.set(id, { slot, resolve, reject });
       const where = "store" in frame ? { store: frame.store.id, index: frame.index } : { image: frame.image };
       if ("store" in frame && !this.stores.has(frame.store)) this.register(frame.store);
-      slot.worker.postMessage({ type: "job", id, ...where, req }, [req.output.buffer as ArrayBuffer]);
+      // A model output is a view of its batch's buffer (inference-worker.ts): transferring that
+      // would take the other frames' outputs with it, and cloning a view clones all of it. This
+      // frame's own copy is transferred.
+      const whole = req.output.byteOffset === 0 && req.output.byteLength === req.output.buffer.byteLength;
+      const output = whole ? req.output : req.output.slice();
+      slot.worker.postMessage({ type: "job", id, ...where, req: { ...req, output } }, [output.buffer as ArrayBuffer]);
     });
   }
 

@@ -12,7 +12,7 @@ import { rgbToI420, rgbToRgba } from "./pixels.js";
 export type { ImageEncoding };
 
 export interface ComposeRequest {
-  /** The model's output crop [3, size, size]; a pool takes ownership (it is transferred). */
+  /** The model's output crop [3, size, size], often a view of its batch's output (a pool copies it). */
   output: Float32Array;
   geometry: OutputGeometry;
   rect: Rect;
@@ -61,21 +61,43 @@ export class FrameStore {
   }
 }
 
+/**
+ * Pictures on their way to the JPEG encoder, reused: the encoder returns its own copy, so a
+ * composited frame (768 KB at 512 x 512) is garbage as soon as it is encoded. Raw frames are the
+ * picture itself and are not reused.
+ */
+const pictures = new Map<number, Uint8Array<ArrayBuffer>[]>();
+
 /** The work itself, wherever it runs. */
 export async function composeFrame(frame: RgbImage, req: ComposeRequest): Promise<Composed> {
   const t0 = performance.now();
+  const bytes = req.patch ? (req.mask.x1 - req.mask.x0) * (req.mask.y1 - req.mask.y0) * 3 : frame.data.length;
+  const scratch = req.encoding === "jpeg" ? (pictures.get(bytes)?.pop() ?? new Uint8Array(bytes)) : undefined;
   const picture = req.patch
-    ? compositePatch(frame, req.output, req.geometry, req.rect, req.mask)
-    : { data: composite(frame, req.output, req.geometry, req.rect, req.mask), width: frame.width, height: frame.height };
+    ? compositePatch(frame, req.output, req.geometry, req.rect, req.mask, scratch)
+    : { data: composite(frame, req.output, req.geometry, req.rect, req.mask, scratch), width: frame.width, height: frame.height };
   const t1 = performance.now();
-  const image = await encodeImage(picture, req.encoding, req.quality);
-  return { image, width: picture.width, height: picture.height, compositeMs: t1 - t0, encodeMs: performance.now() - t1 };
+  try {
+    const image = await encodeImage(picture, req.encoding, req.quality);
+    return { image, width: picture.width, height: picture.height, compositeMs: t1 - t0, encodeMs: performance.now() - t1 };
+  } finally {
+    if (scratch) {
+      let free = pictures.get(bytes);
+      if (!free) pictures.set(bytes, (free = []));
+      // A burst's worth per size; more would only hold memory.
+      if (free.length < 16) free.push(scratch);
+    }
+  }
 }
 
 /** An RGB picture in the frame's encoding: JPEG, or raw pixels (RGB as it is, RGBA, I420). */
 export async function encodeImage(picture: RgbImage, encoding: ImageEncoding, quality: number): Promise<Uint8Array> {
   const { data, width, height } = picture;
-  if (encoding === "jpeg") return new Uint8Array(await encodeJpeg(data, width, height, quality));
+  if (encoding === "jpeg") {
+    const jpeg = await encodeJpeg(data, width, height, quality);
+    // A plain Uint8Array over the encoder's own buffer (sharp's too has one per image): no copy.
+    return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
+  }
   if (encoding === "rgba") return rgbToRgba(data, width, height);
   if (encoding === "i420") return rgbToI420(data, width, height);
   return data;

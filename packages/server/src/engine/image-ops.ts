@@ -209,10 +209,10 @@ export function composite(frame: RgbImage, output: Float32Array, g: OutputGeomet
  * Only the mask's region of the composite, as its own RGB image (mouth-patch frames): what
  * composite() would put there, without copying or encoding the rest of the frame.
  */
-export function compositePatch(frame: RgbImage, output: Float32Array, g: OutputGeometry, rect: Rect, mask: PasteMask): RgbImage {
+export function compositePatch(frame: RgbImage, output: Float32Array, g: OutputGeometry, rect: Rect, mask: PasteMask, into?: Uint8Array): RgbImage {
   const width = mask.x1 - mask.x0;
   const height = mask.y1 - mask.y0;
-  const out = new Uint8Array(width * height * 3);
+  const out = into ? into.subarray(0, width * height * 3) : new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     const src = ((rect[1] + mask.y0 + y) * frame.width + rect[0] + mask.x0) * 3;
     out.set(frame.data.subarray(src, src + width * 3), y * width * 3);

@@ -54,6 +54,15 @@ export function ortMessage(message: string | undefined): string {
   return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
 }
 
+/**
+ * The first `rows` items of a batch output as views of it, one per item (padding rows left out):
+ * no copy. A consumer that hands one to another thread copies it first (compose-pool.ts).
+ */
+function rowsOf(data: Float32Array, rows: number, batch = rows): Float32Array[] {
+  const len = data.length / batch;
+  return Array.from({ length: rows }, (_, i) => data.subarray(i * len, (i + 1) * len));
+}
+
 /** How long a closing worker may take to release its sessions before it is terminated, ms. */
 const EXIT_GRACE_MS = 5000;
 
@@ -65,12 +74,12 @@ export class InferenceWorker {
 
   private constructor(worker: Worker) {
     this.worker = worker;
-    worker.on("message", (msg: { type: string; id?: number; data?: Float32Array; parts?: Float32Array[]; message?: string }) => {
+    worker.on("message", (msg: { type: string; id?: number; data?: Float32Array; rows?: number; batch?: number; message?: string }) => {
       if (msg.id === undefined) return;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (msg.type === "result") p.resolve((msg.parts ?? msg.data) as Float32Array & Float32Array[]);
+      if (msg.type === "result") p.resolve((msg.rows === undefined ? msg.data : rowsOf(msg.data!, msg.rows, msg.batch)) as Float32Array & Float32Array[]);
       else p.reject(new LipSyncError("internal", `inference failed: ${ortMessage(msg.message)}`, { cause: new Error(msg.message) }));
     });
     worker.on("error", (err) => this.failAll(err));
@@ -116,7 +125,7 @@ export class InferenceWorker {
     if (!this.closed) this.worker.postMessage({ type: "inputs", store });
   }
 
-  /** A UNet batch assembled in the worker; only the audio rows' buffer is handed over. One output buffer per item. */
+  /** A UNet batch assembled in the worker; only the audio rows' buffer is handed over. One output view per item. */
   runUnet(batch: UnetBatch): Promise<Float32Array[]> {
     if (this.closed) return Promise.reject(new LipSyncError("unavailable", "model is closed"));
     const id = this.nextId++;

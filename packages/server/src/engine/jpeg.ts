@@ -59,7 +59,10 @@ export async function encodeJpeg(rgb: Uint8Array, width: number, height: number,
   const out = take(turbo.bufferSize(options));
   try {
     const view = width * height <= SYNC_PIXELS ? turbo.compressSync(src, out, options) : await turbo.compress(src, out, options);
-    return Buffer.from(view);
+    // Its own ArrayBuffer of its size (not Node's shared pool slab): a compose worker transfers it.
+    const own = new Uint8Array(view.length);
+    own.set(view);
+    return Buffer.from(own.buffer);
   } finally {
     give(out);
   }
