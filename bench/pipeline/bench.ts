@@ -1,10 +1,11 @@
 /**
- * The pipeline around the model: server CPU per delivered frame, with the avatar's UNet
- * replaced by its zero-cost stand-in (standin.ts), for each output kind, against a baseline
+ * The pipeline around the model: server CPU per delivered frame, with the avatar's UNet and audio
+ * encoder replaced by their zero-cost stand-ins (standin.ts; --keep-encoder keeps the encoder), for each output kind, against a baseline
  * build measured in the same run (runs interleaved, the order alternating by round).
  *
  *   pnpm bench:pipeline [--sessions 8] [--seconds 20] [--rounds 2] [--kinds patch,full,raw]
  *                       [--baseline ../base/packages/server/dist] [--avatar demo] [--avatars models]
+ *                       [--keep-encoder] [--cpu-prof DIR]
  *
  * Kinds: `patch` (mouth-patch JPEG) and `full` (whole-frame JPEG) over the WebSocket, binary
  * frames; `raw` (whole RGB frames, what the LiveKit room adapter asks of a session and hands to
@@ -16,7 +17,9 @@
  * the speech frames delivered, and the same split by thread: the main thread (transport, session,
  * audio front end, compositing on a small machine), libvips's (JPEG) and the rest (the inference
  * worker and onnxruntime's pool, other workers, V8 and libuv helpers). One JSON line per run and
- * one summary line per kind; a server that dies stops the benchmark, saying so.
+ * one summary line per kind; a server that dies stops the benchmark, saying so. With --cpu-prof
+ * DIR every thread of each server is profiled (DIR/new, DIR/baseline); `pnpm bench:stages DIR/new`
+ * then splits the time by stage (stages.mjs).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { execSync } from "node:child_process";
@@ -33,7 +36,7 @@ const { values } = parseArgs({
   options: {
     sessions: { type: "string", default: "8" }, seconds: { type: "string", default: "20" }, rounds: { type: "string", default: "2" },
     kinds: { type: "string", default: "patch,full,raw" }, baseline: { type: "string" }, avatar: { type: "string", default: "demo" },
-    avatars: { type: "string", default: path.join(ROOT, "models") }, out: { type: "string", default: path.join(ROOT, "bench/out/avatars") },
+    avatars: { type: "string", default: path.join(ROOT, "models") }, "cpu-prof": { type: "string" }, "keep-encoder": { type: "boolean", default: false }, out: { type: "string", default: path.join(ROOT, "bench/out/avatars") },
   },
 });
 const SESSIONS = Number(values.sessions);
@@ -62,6 +65,8 @@ async function startHost(name: string, dist: string, avatar: string): Promise<Ho
     // As the CLI sizes it (cli.ts): JPEG encoding and file reads share libuv's pool.
     env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, Math.min(64, os.availableParallelism()))) },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // --cpu-prof DIR: a V8 CPU profile of every thread of the server (main and each worker).
+    execArgv: [...process.execArgv, ...(values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(values["cpu-prof"], name)] : [])],
   });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("message", (m: { type: string; url: string }) => resolve(m.url));
@@ -166,7 +171,7 @@ async function run(host: Host, kind: string, pcm: Buffer, round: number) {
 
 const hosts: Host[] = [];
 try {
-  const out = await standInPackage(path.join(values.avatars!, values.avatar!), values.avatar!, values.out!);
+  const out = await standInPackage(path.join(values.avatars!, values.avatar!), values.avatar!, values.out!, { keepEncoder: values["keep-encoder"] });
   console.error(`stand-in package: ${out}`);
   hosts.push(await startHost("new", path.join(ROOT, "packages/server/dist"), `${values.avatar}-standin`));
   if (values.baseline) hosts.push(await startHost("baseline", path.resolve(values.baseline), `${values.avatar}-standin`));

@@ -1,5 +1,5 @@
 import { silentAudioWindow } from "../../packages/server/src/audio/frontends/feature-window.js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -9,7 +9,7 @@ import { resolveConfig } from "../../packages/server/src/config.js";
 import { expandInput } from "../../packages/server/src/engine/image-ops.js";
 import { silentLogger } from "../../packages/server/src/logger.js";
 import { standInPackage } from "./build.js";
-import { buildStandIn, StandInError, type TensorMeta } from "./standin.js";
+import { buildEncoderStandIn, buildStandIn, StandInError, type TensorMeta } from "./standin.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const ort = createRequire(path.join(ROOT, "packages/server/package.json"))("onnxruntime-node");
@@ -81,5 +81,52 @@ describe("zero-cost stand-in of a UNet", () => {
     expect(refusal({ inputs: [synctalk.inputs[0]!] })).toContain('input "audio"');
     expect(refusal({ outputs: [f32("output", [1, 3, 160, 160])] })).toContain('output "output"');
     expect(refusal({ outputs: [f32("output", [1, 3, 320, 320]), f32("features", [1, 64])] })).toContain('output "features"');
+  });
+});
+
+describe("zero-cost stand-in of an audio encoder", () => {
+  it("mirrors the demo encoder's tensors and returns the first values of its input as the feature", async () => {
+    const dir = await standInPackage(path.join(ROOT, "models", "demo"), "demo", path.join(tmp, "enc"));
+    const original = await ort.InferenceSession.create(path.join(ROOT, "models", "demo", "audio_encoder.onnx"));
+    const stand = await ort.InferenceSession.create(path.join(dir, "audio_encoder.standin.onnx"));
+    try {
+      expect(stand.inputMetadata).toEqual(original.inputMetadata);
+      expect(stand.outputMetadata).toEqual(original.outputMetadata);
+      const input = original.inputMetadata[0];
+      const dims = [3, ...input.shape.slice(1)] as number[];
+      const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => i * 0.5);
+      const out = (await stand.run({ [input.name]: new ort.Tensor("float32", data, dims) }))[original.outputNames[0]];
+      const per = data.length / 3;
+      const feature = out.data.length / 3;
+      expect(out.dims[0]).toBe(3);
+      for (const row of [0, 2]) expect([...out.data.subarray(row * feature, (row + 1) * feature)]).toEqual([...data.subarray(row * per, row * per + feature)]);
+    } finally {
+      await Promise.all([original.release(), stand.release()]);
+    }
+  });
+
+  it("keeps the real encoder when asked", async () => {
+    const dir = await standInPackage(path.join(ROOT, "models", "demo"), "demo", path.join(tmp, "keep"), { keepEncoder: true });
+    const manifest = JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8"));
+    expect(manifest.model.audio_encoder).toBe("audio_encoder.onnx");
+    expect(manifest.model.unet).toBe("unet.standin.onnx");
+  });
+
+  it("refuses an encoder it cannot mirror, naming the input or output", () => {
+    const spec = { input: "mel", output: "feature", inputs: [f32("mel", ["batch", 80, 16])], outputs: [f32("feature", ["batch", 64])] };
+    const refusal = (change: Partial<typeof spec>) => {
+      try {
+        buildEncoderStandIn({ ...spec, ...change });
+      } catch (err) {
+        expect(err).toBeInstanceOf(StandInError);
+        return (err as Error).message;
+      }
+      throw new Error("accepted");
+    };
+    expect(buildEncoderStandIn(spec).length).toBeGreaterThan(0);
+    expect(refusal({ inputs: [f32("mel", ["batch", 80, "frames"])] })).toContain('encoder input "mel"');
+    expect(refusal({ inputs: [f32("mel", ["batch", 4, 8])] })).toMatch(/encoder output "feature".*more than input "mel"/);
+    expect(refusal({ inputs: [...spec.inputs, f32("speaker", ["batch", 8])] })).toContain('encoder input "speaker"');
+    expect(refusal({ outputs: [{ ...spec.outputs[0]!, type: "float16" }] })).toMatch(/encoder output "feature".*float16/);
   });
 });

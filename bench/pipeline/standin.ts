@@ -1,10 +1,14 @@
 /**
- * The zero-cost stand-in of an avatar's UNet, for measuring the pipeline around the model: an
+ * The zero-cost stand-ins of an avatar's UNet and audio encoder, for measuring the pipeline around the model: an
  * ONNX file with the model's own input and output names, element types and declared shapes
  * (symbolic axes and a fixed batch kept as the file states them), whose output is the reference
  * channels of the image input (channels 0-2, already in the model's channel order and value
  * range, so the server pastes back the source crop). The audio input is declared and fed but
  * read by no node. One Slice: next to nothing per frame on any provider.
+ *
+ * The encoder's stand-in (buildEncoderStandIn) returns the first values of its input as the
+ * feature: a Reshape to [batch, -1], a Slice and a Reshape to the declared feature shape. On a
+ * GPU both models run on the device; what is left on the CPU is what this benchmark measures.
  *
  * A model it cannot mirror is refused, naming the input or output: an input the contract does
  * not feed, a tensor that is not float32, an image input whose first axis past the batch is not
@@ -77,5 +81,51 @@ export function buildStandIn(spec: StandInSpec): Uint8Array {
       { name: "standin_axes", int64: [1n] },
     ],
     nodes: [{ op: "Slice", inputs: [image.name, "standin_starts", "standin_ends", "standin_axes"], outputs: [output.name], name: "reference_channels" }],
+  });
+}
+
+export interface EncoderStandInSpec {
+  /** The contract's names (manifest model inputs.mel and outputs.feature). */
+  input: string;
+  output: string;
+  inputs: readonly TensorMeta[];
+  outputs: readonly TensorMeta[];
+}
+
+/** The encoder stand-in's ONNX bytes: [batch, ...input] -> the first values, as [batch, ...feature]. */
+export function buildEncoderStandIn(spec: EncoderStandInSpec): Uint8Array {
+  for (const t of spec.inputs) if (t.name !== spec.input) throw new StandInError(`cannot mirror encoder input "${t.name}": the server feeds only "${spec.input}"`);
+  for (const t of spec.outputs) if (t.name !== spec.output) throw new StandInError(`cannot mirror encoder output "${t.name}": the server reads only "${spec.output}"`);
+  const input = check(spec.inputs.find((t) => t.name === spec.input), "encoder input", spec.input);
+  const output = check(spec.outputs.find((t) => t.name === spec.output), "encoder output", spec.output);
+  const fixed = (dims: readonly (number | string)[]) => dims.slice(1).every((d) => typeof d === "number" && d > 0);
+  if (input.shape.length < 2 || !fixed(input.shape)) {
+    throw new StandInError(`cannot mirror encoder input "${input.name}": it is [${input.shape.join(", ")}], not [batch, ...] of fixed sizes`);
+  }
+  if (output.shape.length < 2 || !fixed(output.shape)) {
+    throw new StandInError(`cannot mirror encoder output "${output.name}": it is [${output.shape.join(", ")}], not [batch, ...] of fixed sizes`);
+  }
+  const size = (dims: readonly (number | string)[]) => dims.slice(1).reduce<number>((a, b) => a * Number(b), 1);
+  if (size(output.shape) > size(input.shape)) {
+    throw new StandInError(`cannot mirror encoder output "${output.name}": its ${size(output.shape)} values per item are more than input "${input.name}" holds (${size(input.shape)})`);
+  }
+  return encodeModel({
+    opset: 13,
+    producer: "lipsync bench/pipeline stand-in",
+    inputs: [valueInfo(input)],
+    outputs: [valueInfo(output)],
+    // Reshape's 0 keeps the batch axis as it is: a fixed or a dynamic batch alike.
+    initializers: [
+      { name: "standin_flat", int64: [0n, -1n] },
+      { name: "standin_starts", int64: [0n] },
+      { name: "standin_ends", int64: [BigInt(size(output.shape))] },
+      { name: "standin_axes", int64: [1n] },
+      { name: "standin_shape", int64: [0n, ...output.shape.slice(1).map((d) => BigInt(d))] },
+    ],
+    nodes: [
+      { op: "Reshape", inputs: [input.name, "standin_flat"], outputs: ["standin_rows"], name: "flatten" },
+      { op: "Slice", inputs: ["standin_rows", "standin_starts", "standin_ends", "standin_axes"], outputs: ["standin_first"], name: "first_values" },
+      { op: "Reshape", inputs: ["standin_first", "standin_shape"], outputs: [output.name], name: "feature_shape" },
+    ],
   });
 }
