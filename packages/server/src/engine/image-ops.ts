@@ -378,6 +378,13 @@ function blendRowIdentity(r: BlendRow): void {
     const a = weights[wRow + i]!;
     if (a <= 0) continue;
     const t = r0 + colX0[i]!;
+    if (a >= 1) {
+      // Inside the ramp (most of the region): the output alone, the source unread.
+      out[dst] = clamp255(output[o0 + t]! * gain - k0 - colD[3 * i]!) + 0.5;
+      out[dst + 1] = clamp255(output[o1 + t]! * gain - k1 - colD[3 * i + 1]!) + 0.5;
+      out[dst + 2] = clamp255(output[o2 + t]! * gain - k2 - colD[3 * i + 2]!) + 0.5;
+      continue;
+    }
     const b = 1 - a;
     out[dst] = data[src]! * b + clamp255(output[o0 + t]! * gain - k0 - colD[3 * i]!) * a + 0.5;
     out[dst + 1] = data[src + 1]! * b + clamp255(output[o1 + t]! * gain - k1 - colD[3 * i + 1]!) * a + 0.5;
@@ -398,10 +405,16 @@ function blendRowBilinear(r: BlendRow): void {
     const x1 = colX1[i]!;
     const wx = colWx[i]!;
     const vx = 1 - wx;
-    const b = 1 - a;
     const v0 = (output[o0 + r0 + x0]! * vx + output[o0 + r0 + x1]! * wx) * vy + (output[o0 + r1 + x0]! * vx + output[o0 + r1 + x1]! * wx) * wy;
     const v1 = (output[o1 + r0 + x0]! * vx + output[o1 + r0 + x1]! * wx) * vy + (output[o1 + r1 + x0]! * vx + output[o1 + r1 + x1]! * wx) * wy;
     const v2 = (output[o2 + r0 + x0]! * vx + output[o2 + r0 + x1]! * wx) * vy + (output[o2 + r1 + x0]! * vx + output[o2 + r1 + x1]! * wx) * wy;
+    if (a >= 1) {
+      out[dst] = clamp255(v0 * gain - k0 - colD[3 * i]!) + 0.5;
+      out[dst + 1] = clamp255(v1 * gain - k1 - colD[3 * i + 1]!) + 0.5;
+      out[dst + 2] = clamp255(v2 * gain - k2 - colD[3 * i + 2]!) + 0.5;
+      continue;
+    }
+    const b = 1 - a;
     out[dst] = data[src]! * b + clamp255(v0 * gain - k0 - colD[3 * i]!) * a + 0.5;
     out[dst + 1] = data[src + 1]! * b + clamp255(v1 * gain - k1 - colD[3 * i + 1]!) * a + 0.5;
     out[dst + 2] = data[src + 2]! * b + clamp255(v2 * gain - k2 - colD[3 * i + 2]!) * a + 0.5;
