@@ -22,6 +22,17 @@ const synctalk = {
   inputs: [f32("input", [1, 6, 320, 320]), f32("audio", [1, 32, 16, 16])], outputs: [f32("output", [1, 3, 320, 320])],
 };
 
+/** The StandInError's message of a build that must refuse. */
+function refusalOf(build: () => unknown): string {
+  try {
+    build();
+  } catch (err) {
+    expect(err).toBeInstanceOf(StandInError);
+    return (err as Error).message;
+  }
+  throw new Error("accepted");
+}
+
 async function metadata(bytes: Uint8Array) {
   const file = path.join(tmp, `m${Math.random().toString(36).slice(2)}.onnx`);
   writeFileSync(file, bytes);
@@ -66,15 +77,7 @@ describe("zero-cost stand-in of a UNet", () => {
   });
 
   it("refuses a model it cannot mirror, naming the input or output", () => {
-    const refusal = (change: Partial<typeof synctalk>) => {
-      try {
-        buildStandIn({ ...synctalk, ...change });
-      } catch (err) {
-        expect(err).toBeInstanceOf(StandInError);
-        return (err as Error).message;
-      }
-      throw new Error("accepted");
-    };
+    const refusal = (change: Partial<typeof synctalk>) => refusalOf(() => buildStandIn({ ...synctalk, ...change }));
     expect(refusal({ inputs: [...synctalk.inputs, f32("mask", [1, 1, 320, 320])] })).toContain('input "mask"');
     expect(refusal({ inputs: [synctalk.inputs[0]!, { ...synctalk.inputs[1]!, type: "int64" }] })).toMatch(/input "audio".*int64/);
     expect(refusal({ inputs: [f32("input", [1, 3, 320, 320]), synctalk.inputs[1]!] })).toContain('input "input"');
@@ -114,15 +117,7 @@ describe("zero-cost stand-in of an audio encoder", () => {
 
   it("refuses an encoder it cannot mirror, naming the input or output", () => {
     const spec = { input: "mel", output: "feature", inputs: [f32("mel", ["batch", 80, 16])], outputs: [f32("feature", ["batch", 64])] };
-    const refusal = (change: Partial<typeof spec>) => {
-      try {
-        buildEncoderStandIn({ ...spec, ...change });
-      } catch (err) {
-        expect(err).toBeInstanceOf(StandInError);
-        return (err as Error).message;
-      }
-      throw new Error("accepted");
-    };
+    const refusal = (change: Partial<typeof spec>) => refusalOf(() => buildEncoderStandIn({ ...spec, ...change }));
     expect(buildEncoderStandIn(spec).length).toBeGreaterThan(0);
     expect(refusal({ inputs: [f32("mel", ["batch", 80, "frames"])] })).toContain('encoder input "mel"');
     expect(refusal({ inputs: [f32("mel", ["batch", 4, 8])] })).toMatch(/encoder output "feature".*more than input "mel"/);

@@ -6,6 +6,7 @@
  */
 import type { ImageEncoding } from "./frame.js";
 import { composite, compositePatch, type OutputGeometry, type PasteMask, type Rect, type RgbImage } from "./image-ops.js";
+import { BufferPool } from "./buffer-pool.js";
 import { encodeJpeg } from "./jpeg.js";
 import { rgbToI420, rgbToRgba } from "./pixels.js";
 
@@ -66,13 +67,13 @@ export class FrameStore {
  * composited frame (768 KB at 512 x 512) is garbage as soon as it is encoded. Raw frames are the
  * picture itself and are not reused.
  */
-const pictures = new Map<number, Uint8Array<ArrayBuffer>[]>();
+const pictures = new BufferPool((size) => new Uint8Array(size));
 
 /** The work itself, wherever it runs. */
 export async function composeFrame(frame: RgbImage, req: ComposeRequest): Promise<Composed> {
   const t0 = performance.now();
   const bytes = req.patch ? (req.mask.x1 - req.mask.x0) * (req.mask.y1 - req.mask.y0) * 3 : frame.data.length;
-  const scratch = req.encoding === "jpeg" ? (pictures.get(bytes)?.pop() ?? new Uint8Array(bytes)) : undefined;
+  const scratch = req.encoding === "jpeg" ? pictures.take(bytes) : undefined;
   const picture = req.patch
     ? compositePatch(frame, req.output, req.geometry, req.rect, req.mask, scratch)
     : { data: composite(frame, req.output, req.geometry, req.rect, req.mask, scratch), width: frame.width, height: frame.height };
@@ -81,12 +82,7 @@ export async function composeFrame(frame: RgbImage, req: ComposeRequest): Promis
     const image = await encodeImage(picture, req.encoding, req.quality);
     return { image, width: picture.width, height: picture.height, compositeMs: t1 - t0, encodeMs: performance.now() - t1 };
   } finally {
-    if (scratch) {
-      let free = pictures.get(bytes);
-      if (!free) pictures.set(bytes, (free = []));
-      // A burst's worth per size; more would only hold memory.
-      if (free.length < 16) free.push(scratch);
-    }
+    if (scratch) pictures.give(scratch);
   }
 }
 

@@ -326,20 +326,27 @@ function blendInto(out: Uint8Array, outWidth: number, ox: number, oy: number, fr
     const fy = identity ? y - border : Math.min(size - 1, Math.max(0, (y + 0.5) * sy - 0.5 - border));
     const y0 = Math.min(size - 1, Math.max(0, Math.floor(fy)));
     const ny = fit ? (y - mask.y0 + 0.5 - fit.cy) / fit.hy : 0;
-    const row: BlendRow = {
-      out, data: frame.data, output, weights: mask.weights, bw,
-      wRow: (y - mask.y0) * bw,
-      dst: ((ry + y - oy) * outWidth + rx - ox + mask.x0) * 3,
-      src: ((ry + y) * frame.width + rx + mask.x0) * 3,
-      r0: y0 * size,
-      r1: Math.min(size - 1, y0 + 1) * size,
-      wy: identity ? 0 : fy - y0,
-      o0: planes[0]!, o1: planes[1]!, o2: planes[2]!, gain,
-      // (v - lo) * gain - drift, with the row's share of the drift folded in.
-      k0: lo * gain + drift[0]! + drift[2]! * ny,
-      k1: lo * gain + drift[3]! + drift[5]! * ny,
-      k2: lo * gain + drift[6]! + drift[8]! * ny,
-    };
+    // One record for every row (no allocation per row), filled with this row's values.
+    const row = blendRow;
+    row.out = out;
+    row.data = frame.data;
+    row.output = output;
+    row.weights = mask.weights;
+    row.bw = bw;
+    row.wRow = (y - mask.y0) * bw;
+    row.dst = ((ry + y - oy) * outWidth + rx - ox + mask.x0) * 3;
+    row.src = ((ry + y) * frame.width + rx + mask.x0) * 3;
+    row.r0 = y0 * size;
+    row.r1 = Math.min(size - 1, y0 + 1) * size;
+    row.wy = identity ? 0 : fy - y0;
+    row.o0 = planes[0]!;
+    row.o1 = planes[1]!;
+    row.o2 = planes[2]!;
+    row.gain = gain;
+    // (v - lo) * gain - drift, with the row's share of the drift folded in.
+    row.k0 = lo * gain + drift[0]! + drift[2]! * ny;
+    row.k1 = lo * gain + drift[3]! + drift[5]! * ny;
+    row.k2 = lo * gain + drift[6]! + drift[8]! * ny;
     if (identity) blendRowIdentity(row);
     else blendRowBilinear(row);
   }
@@ -366,6 +373,11 @@ interface BlendRow {
   k1: number;
   k2: number;
 }
+
+const blendRow: BlendRow = {
+  out: new Uint8Array(0), data: new Uint8Array(0), output: new Float32Array(0), weights: new Float32Array(0),
+  bw: 0, wRow: 0, dst: 0, src: 0, r0: 0, r1: 0, wy: 0, o0: 0, o1: 0, o2: 0, gain: 0, k0: 0, k1: 0, k2: 0,
+};
 
 const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
 

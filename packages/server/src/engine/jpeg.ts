@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import sharp from "sharp";
+import { BufferPool } from "./buffer-pool.js";
 
 // libvips' own thread pool competes with ONNX Runtime for the same cores; one thread per
 // encode and libuv's pool for concurrency measured fastest on 2 cores.
@@ -35,18 +36,7 @@ const SYNC_PIXELS = 256 * 256;
  * for 512 x 512) and hand back a view that keeps it alive. A finished encode is copied out at
  * its own size and its buffer goes back here.
  */
-const scratch = new Map<number, Buffer[]>();
-
-function take(size: number): Buffer {
-  return scratch.get(size)?.pop() ?? Buffer.allocUnsafe(size);
-}
-
-function give(buffer: Buffer): void {
-  let free = scratch.get(buffer.length);
-  if (!free) scratch.set(buffer.length, (free = []));
-  // A burst's worth is kept; more would only hold memory.
-  if (free.length < 16) free.push(buffer);
-}
+const scratch = new BufferPool((size) => Buffer.allocUnsafe(size));
 
 /** Baseline JPEG of raw RGB, 4:2:0 (libjpeg-turbo; mozjpeg measured 9x slower). */
 export async function encodeJpeg(rgb: Uint8Array, width: number, height: number, quality: number): Promise<Buffer> {
@@ -56,7 +46,7 @@ export async function encodeJpeg(rgb: Uint8Array, width: number, height: number,
   const options = { format: turbo.FORMAT_RGB, width, height, quality, subsampling: turbo.SAMP_420 };
   // A view, not a copy: the binding takes Buffers, and frames may live in a SharedArrayBuffer.
   const src = Buffer.from(rgb.buffer, rgb.byteOffset, width * height * 3);
-  const out = take(turbo.bufferSize(options));
+  const out = scratch.take(turbo.bufferSize(options));
   try {
     const view = width * height <= SYNC_PIXELS ? turbo.compressSync(src, out, options) : await turbo.compress(src, out, options);
     // Its own ArrayBuffer of its size (not Node's shared pool slab): a compose worker transfers it.
@@ -64,7 +54,7 @@ export async function encodeJpeg(rgb: Uint8Array, width: number, height: number,
     own.set(view);
     return Buffer.from(own.buffer);
   } finally {
-    give(out);
+    scratch.give(out);
   }
 }
 
